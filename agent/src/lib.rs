@@ -1,0 +1,11 @@
+//! The conversation engine of tftsr.
+//!
+//! - [`llm`]: the OpenAI-compatible chat-completions client (streaming,
+//!   lenient wire parsing, the one retry layer).
+//! - [`prompts`]: the embedded prompts and the assembly of the one system
+//!   message.
+//! - [`tokens`]: token counting with the model family's BPE.
+
+pub mod llm;
+pub mod prompts;
+pub mod tokens;

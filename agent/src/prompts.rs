@@ -1,0 +1,1 @@
+//! Embedded prompts and system-message assembly.

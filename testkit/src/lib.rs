@@ -1,0 +1,1 @@
+//! Test doubles for tftsr (not built yet).

@@ -1,0 +1,1 @@
+//! The incident tools offered to models (not built yet).
