@@ -1,0 +1,296 @@
+//! The [`Detector`]: compiled once, then detection and redaction of whole
+//! texts.
+
+use std::collections::BTreeMap;
+use std::sync::OnceLock;
+
+use aho_corasick::{AhoCorasick, MatchKind};
+
+use crate::map::{MapEntry, RedactionMap};
+use crate::scan::keyword::{self, KeywordState, PATTERNS};
+use crate::scan::{Candidates, colon, dotted, email, numeric};
+use crate::span::{RedactedSpan, Span};
+use crate::sweep::Sweeper;
+
+/// Finds and redacts sensitive values. Build one with [`Detector::new`] (or
+/// use [`Detector::global`]) and share it: it is immutable, `Send + Sync`,
+/// and all methods take `&self`.
+#[derive(Debug, Clone)]
+pub struct Detector {
+    keywords: KeywordMatcher,
+}
+
+#[derive(Debug, Clone)]
+enum KeywordMatcher {
+    Automaton(AhoCorasick),
+    /// Used only if the automaton cannot be built (never for our fixed
+    /// pattern set; a unit test checks that): the same leftmost-longest
+    /// matches found by plain substring search.
+    Naive,
+}
+
+/// The result of redacting one text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Redaction {
+    /// The text with every span replaced by its token.
+    pub text: String,
+    /// What was replaced, in order, with offsets into the ORIGINAL text.
+    pub spans: Vec<RedactedSpan>,
+    /// Map entries created by this call, in assignment order: what the
+    /// caller has to persist so that the map can be rebuilt later.
+    pub new_entries: Vec<MapEntry>,
+}
+
+/// Detection output before tokens are written, for the streaming redactor.
+#[derive(Debug)]
+pub(crate) struct Plan {
+    pub spans: Vec<Span>,
+    pub open_block: Option<usize>,
+}
+
+impl Default for Detector {
+    fn default() -> Self {
+        Detector::new()
+    }
+}
+
+impl Detector {
+    /// Compile the detector (about a millisecond; do it once).
+    pub fn new() -> Self {
+        let keywords = match AhoCorasick::builder()
+            .ascii_case_insensitive(true)
+            .match_kind(MatchKind::LeftmostLongest)
+            .build(PATTERNS.iter().map(|(p, _)| p))
+        {
+            Ok(ac) => KeywordMatcher::Automaton(ac),
+            Err(_) => KeywordMatcher::Naive,
+        };
+        Detector { keywords }
+    }
+
+    /// A process-wide detector, compiled on first use.
+    pub fn global() -> &'static Detector {
+        static GLOBAL: OnceLock<Detector> = OnceLock::new();
+        GLOBAL.get_or_init(Detector::new)
+    }
+
+    /// Every sensitive value in `text`: sorted by start, non-overlapping,
+    /// offsets on character boundaries. Context secrets found here are also
+    /// found wherever else they stand alone in `text` (see
+    /// [`crate::sweep`]).
+    pub fn detect(&self, text: &str) -> Vec<Span> {
+        let mut spans = resolve(self.candidates(text).spans);
+        let secrets = spans.iter().map(|s| (s.kind, s.text(text)));
+        if let Some(sweeper) = Sweeper::build(secrets) {
+            sweeper.apply(text, &mut spans);
+        }
+        spans
+    }
+
+    /// Replace every sensitive value in `text` with its token from `map`,
+    /// assigning tokens to new values. Also replaces, anywhere in `text`,
+    /// context secrets the map already knows from earlier texts.
+    pub fn redact(&self, text: &str, map: &mut RedactionMap) -> Redaction {
+        let before = map.len();
+        let plan = self.plan(text, map);
+        let (text, spans) = render(text, 0..text.len(), &plan.spans, map);
+        Redaction {
+            text,
+            spans,
+            new_entries: map.entries()[before..].to_vec(),
+        }
+    }
+
+    /// Detect, resolve, assign tokens and sweep.
+    pub(crate) fn plan(&self, text: &str, map: &mut RedactionMap) -> Plan {
+        let candidates = self.candidates(text);
+        let mut spans = resolve(candidates.spans);
+        for s in &spans {
+            map.assign(s.kind, s.text(text));
+        }
+        if let Some(sweeper) = map.sweeper() {
+            sweeper.apply(text, &mut spans);
+        }
+        Plan {
+            spans,
+            open_block: candidates.open_block,
+        }
+    }
+
+    /// All candidate spans, overlapping and unsorted.
+    pub(crate) fn candidates(&self, text: &str) -> Candidates {
+        let mut out = Candidates::default();
+        self.keyword_pass(text, &mut out);
+        punctuation_pass(text, &mut out);
+        numeric::scan(text, &mut out);
+        out
+    }
+
+    fn keyword_pass(&self, text: &str, out: &mut Candidates) {
+        let mut state = KeywordState::default();
+        match &self.keywords {
+            KeywordMatcher::Automaton(ac) => {
+                for m in ac.find_iter(text) {
+                    if let Some(&(_, trigger)) = PATTERNS.get(m.pattern().as_usize()) {
+                        keyword::on_match(text, m.start(), m.end(), trigger, &mut state, out);
+                    }
+                }
+            }
+            KeywordMatcher::Naive => {
+                for (start, end, trigger) in naive_keyword_matches(text) {
+                    keyword::on_match(text, start, end, trigger, &mut state, out);
+                }
+            }
+        }
+    }
+}
+
+/// `.`, `:` and `@` start the host, IP, MAC and e-mail detectors.
+fn punctuation_pass(text: &str, out: &mut Candidates) {
+    let b = text.as_bytes();
+    let mut resume = 0;
+    for i in memchr::memchr3_iter(b'.', b':', b'@', b) {
+        if i < resume {
+            continue;
+        }
+        resume = match b[i] {
+            b'.' => dotted::dotted_at(text, i, out),
+            b':' => colon::colon_at(text, i, out),
+            _ => email::email_at(text, i, out),
+        };
+    }
+}
+
+/// Leftmost-longest keyword matches by substring search over an ASCII
+/// lower-cased copy (same byte offsets).
+fn naive_keyword_matches(text: &str) -> Vec<(usize, usize, keyword::Trigger)> {
+    let lower = text.to_ascii_lowercase();
+    let mut all: Vec<(usize, usize, keyword::Trigger)> = PATTERNS
+        .iter()
+        .flat_map(|&(p, t)| {
+            memchr::memmem::find_iter(lower.as_bytes(), p.as_bytes())
+                .map(move |s| (s, s + p.len(), t))
+        })
+        .collect();
+    all.sort_unstable_by_key(|&(s, e, _)| (s, std::cmp::Reverse(e)));
+    let mut last_end = 0;
+    all.retain(|&(s, e, _)| {
+        let keep = s >= last_end;
+        if keep {
+            last_end = e;
+        }
+        keep
+    });
+    all
+}
+
+/// Settle overlaps: the more specific kind wins, then the longer span, then
+/// the earlier start. Returns non-overlapping spans sorted by start.
+pub(crate) fn resolve(mut candidates: Vec<Span>) -> Vec<Span> {
+    candidates.sort_unstable_by_key(|s| (s.start, std::cmp::Reverse(s.end), s.kind));
+    candidates.dedup();
+    if candidates.windows(2).all(|w| w[0].end <= w[1].start) {
+        return candidates;
+    }
+    candidates.sort_unstable_by(|a, b| {
+        b.kind
+            .specificity()
+            .cmp(&a.kind.specificity())
+            .then(b.len().cmp(&a.len()))
+            .then(a.start.cmp(&b.start))
+            .then(a.kind.cmp(&b.kind))
+    });
+    let mut accepted: BTreeMap<usize, usize> = BTreeMap::new();
+    candidates.retain(|c| {
+        if let Some((_, &end)) = accepted.range(..c.end).next_back() {
+            if end > c.start {
+                return false;
+            }
+        }
+        accepted.insert(c.start, c.end);
+        true
+    });
+    candidates.sort_unstable_by_key(|s| s.start);
+    candidates
+}
+
+/// Write `text[range]` with `spans` (sorted, inside `range`) replaced by
+/// their tokens. Span offsets in the result are relative to `text`.
+pub(crate) fn render(
+    text: &str,
+    range: std::ops::Range<usize>,
+    spans: &[Span],
+    map: &mut RedactionMap,
+) -> (String, Vec<RedactedSpan>) {
+    let mut out = String::with_capacity(range.len());
+    let mut redacted = Vec::with_capacity(spans.len());
+    let mut pos = range.start;
+    for s in spans {
+        let original = s.text(text);
+        let (token, _) = map.assign(s.kind, original);
+        out.push_str(text.get(pos..s.start).unwrap_or(""));
+        out.push_str(token);
+        redacted.push(RedactedSpan {
+            kind: s.kind,
+            start: s.start,
+            end: s.end,
+            original: original.to_owned(),
+            replacement: token.to_owned(),
+        });
+        pos = s.end;
+    }
+    out.push_str(text.get(pos..range.end).unwrap_or(""));
+    (out, redacted)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kind::PiiKind;
+
+    #[test]
+    fn keyword_automaton_builds() {
+        assert!(matches!(
+            Detector::new().keywords,
+            KeywordMatcher::Automaton(_)
+        ));
+    }
+
+    #[test]
+    fn naive_keyword_search_agrees_with_the_automaton() {
+        let Detector {
+            keywords: KeywordMatcher::Automaton(ac),
+        } = Detector::new()
+        else {
+            panic!("automaton expected");
+        };
+        let text =
+            "Password=x AKIA token: eyJ sk-1 bearer -----BEGIN https://u:p@h passkey authorization";
+        let from_ac: Vec<_> = ac.find_iter(text).map(|m| (m.start(), m.end())).collect();
+        let naive: Vec<_> = naive_keyword_matches(text)
+            .into_iter()
+            .map(|(s, e, _)| (s, e))
+            .collect();
+        assert_eq!(from_ac, naive);
+    }
+
+    #[test]
+    fn resolution_prefers_specific_then_long_then_early() {
+        let s = |kind, start, end| Span { kind, start, end };
+        let out = resolve(vec![
+            s(PiiKind::Hostname, 10, 20),
+            s(PiiKind::Email, 5, 20),
+            s(PiiKind::Ipv4, 30, 38),
+            s(PiiKind::Ipv4, 32, 40),
+            s(PiiKind::Hostname, 0, 4),
+        ]);
+        assert_eq!(
+            out,
+            vec![
+                s(PiiKind::Hostname, 0, 4),
+                s(PiiKind::Email, 5, 20),
+                s(PiiKind::Ipv4, 30, 38)
+            ]
+        );
+    }
+}

@@ -1,0 +1,301 @@
+//! Per-incident replacement tokens.
+//!
+//! One [`RedactionMap`] belongs to one incident. It hands out `[KIND_N]`
+//! tokens: the same value of the same kind always gets the same token, a new
+//! value the next number for its kind (starting at 1). The map serialises as
+//! the list of its [`MapEntry`] triples, which is also what the caller stores
+//! (`pii_spans.pii_type`, `original_value`, `replacement`), so it can be
+//! rebuilt from the database with [`RedactionMap::from_entries`].
+
+use std::collections::HashMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::PiiError;
+use crate::kind::PiiKind;
+use crate::scan::token_len_at;
+use crate::sweep::Sweeper;
+
+/// One assignment: `original` of `kind` is written as `token`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct MapEntry {
+    /// Kind of the value.
+    pub kind: PiiKind,
+    /// The sensitive value.
+    pub original: String,
+    /// Its replacement, `[KIND_N]`.
+    pub token: String,
+}
+
+/// The token for the `n`th value of `kind`.
+pub fn token_for(kind: PiiKind, n: u32) -> String {
+    format!("[{}_{}]", kind.as_str(), n)
+}
+
+/// Tokens handed out for one incident. See the module docs.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(into = "Vec<MapEntry>", try_from = "Vec<MapEntry>")]
+pub struct RedactionMap {
+    entries: Vec<MapEntry>,
+    /// Per kind (by `PiiKind::index`): original → position in `entries`.
+    by_value: Vec<HashMap<String, usize>>,
+    by_token: HashMap<String, usize>,
+    /// Highest number used per kind.
+    counters: Vec<u32>,
+    /// Compiled context secrets, rebuilt lazily when one is added.
+    sweeper: Option<Sweeper>,
+    sweeper_stale: bool,
+}
+
+impl Default for RedactionMap {
+    fn default() -> Self {
+        RedactionMap::new()
+    }
+}
+
+impl PartialEq for RedactionMap {
+    fn eq(&self, other: &Self) -> bool {
+        self.entries == other.entries
+    }
+}
+
+impl Eq for RedactionMap {}
+
+impl RedactionMap {
+    /// An empty map for a new incident.
+    pub fn new() -> Self {
+        RedactionMap {
+            entries: Vec::new(),
+            by_value: vec![HashMap::new(); PiiKind::ALL.len()],
+            by_token: HashMap::new(),
+            counters: vec![0; PiiKind::ALL.len()],
+            sweeper: None,
+            sweeper_stale: false,
+        }
+    }
+
+    /// Rebuild a map from stored triples (in any order). Numbering continues
+    /// after the highest stored number of each kind. Exact duplicates are
+    /// ignored; a token of the wrong form, one token for two values or two
+    /// tokens for one value is an error.
+    pub fn from_entries(entries: impl IntoIterator<Item = MapEntry>) -> Result<Self, PiiError> {
+        let mut map = RedactionMap::new();
+        for entry in entries {
+            let n =
+                parse_token(entry.kind, &entry.token).ok_or_else(|| PiiError::MalformedToken {
+                    kind: entry.kind,
+                    token: entry.token.clone(),
+                })?;
+            if let Some(&i) = map.by_token.get(&entry.token) {
+                if map.entries[i] == entry {
+                    continue;
+                }
+                return Err(PiiError::ConflictingEntry { token: entry.token });
+            }
+            if map.by_value[entry.kind.index()].contains_key(&entry.original) {
+                return Err(PiiError::ConflictingEntry { token: entry.token });
+            }
+            let counter = &mut map.counters[entry.kind.index()];
+            *counter = (*counter).max(n);
+            map.insert(entry);
+        }
+        Ok(map)
+    }
+
+    fn insert(&mut self, entry: MapEntry) {
+        let i = self.entries.len();
+        if entry.kind.is_context_secret() {
+            self.sweeper_stale = true;
+        }
+        self.by_value[entry.kind.index()].insert(entry.original.clone(), i);
+        self.by_token.insert(entry.token.clone(), i);
+        self.entries.push(entry);
+    }
+
+    /// The token for `original` of `kind`, assigning the next number if the
+    /// value is new. Returns the token and whether it was new.
+    pub fn assign(&mut self, kind: PiiKind, original: &str) -> (&str, bool) {
+        let existing = self.by_value[kind.index()].get(original).copied();
+        let (i, new) = match existing {
+            Some(i) => (i, false),
+            None => {
+                let counter = &mut self.counters[kind.index()];
+                *counter += 1;
+                let token = token_for(kind, *counter);
+                self.insert(MapEntry {
+                    kind,
+                    original: original.to_owned(),
+                    token,
+                });
+                (self.entries.len() - 1, true)
+            }
+        };
+        (self.entries[i].token.as_str(), new)
+    }
+
+    /// The token already assigned to `original` of `kind`.
+    pub fn token(&self, kind: PiiKind, original: &str) -> Option<&str> {
+        let i = *self.by_value[kind.index()].get(original)?;
+        Some(self.entries[i].token.as_str())
+    }
+
+    /// The entry behind a token, for showing a person the real value.
+    pub fn lookup(&self, token: &str) -> Option<&MapEntry> {
+        self.by_token.get(token).map(|&i| &self.entries[i])
+    }
+
+    /// All entries in the order they were assigned (or loaded).
+    pub fn entries(&self) -> &[MapEntry] {
+        &self.entries
+    }
+
+    /// Number of entries.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether no token has been handed out.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Replace every known token in `text` by its original value: the
+    /// reverse of redaction, for text shown to a person (never to a model).
+    /// Unknown tokens are left as they are.
+    pub fn unredact(&self, text: &str) -> String {
+        let b = text.as_bytes();
+        let mut out = String::with_capacity(text.len());
+        let mut copied = 0;
+        for i in memchr::memchr_iter(b'[', b) {
+            if i < copied {
+                continue;
+            }
+            let Some(len) = token_len_at(b, i) else {
+                continue;
+            };
+            if let Some(entry) = text.get(i..i + len).and_then(|t| self.lookup(t)) {
+                out.push_str(&text[copied..i]);
+                out.push_str(&entry.original);
+                copied = i + len;
+            }
+        }
+        out.push_str(&text[copied..]);
+        out
+    }
+
+    /// The sweeper for this map's context secrets, rebuilt if stale.
+    pub(crate) fn sweeper(&mut self) -> Option<&Sweeper> {
+        if self.sweeper_stale {
+            self.sweeper =
+                Sweeper::build(self.entries.iter().map(|e| (e.kind, e.original.as_str())));
+            self.sweeper_stale = false;
+        }
+        self.sweeper.as_ref()
+    }
+}
+
+/// `N` from `[KIND_N]` if the token has exactly that form and `N ≥ 1`.
+fn parse_token(kind: PiiKind, token: &str) -> Option<u32> {
+    let rest = token.strip_prefix('[')?.strip_suffix(']')?;
+    let digits = rest.strip_prefix(kind.as_str())?.strip_prefix('_')?;
+    if digits.is_empty() || !digits.bytes().all(|d| d.is_ascii_digit()) || digits.starts_with('0') {
+        return None;
+    }
+    digits.parse().ok()
+}
+
+impl From<RedactionMap> for Vec<MapEntry> {
+    fn from(map: RedactionMap) -> Self {
+        map.entries
+    }
+}
+
+impl TryFrom<Vec<MapEntry>> for RedactionMap {
+    type Error = PiiError;
+
+    fn try_from(entries: Vec<MapEntry>) -> Result<Self, Self::Error> {
+        RedactionMap::from_entries(entries)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_per_kind_and_reuses_tokens() {
+        let mut m = RedactionMap::new();
+        assert_eq!(m.assign(PiiKind::Email, "a@x.com"), ("[EMAIL_1]", true));
+        assert_eq!(m.assign(PiiKind::Ipv4, "10.0.0.1"), ("[IPV4_1]", true));
+        assert_eq!(m.assign(PiiKind::Email, "b@x.com"), ("[EMAIL_2]", true));
+        assert_eq!(m.assign(PiiKind::Email, "a@x.com"), ("[EMAIL_1]", false));
+        assert_eq!(m.token(PiiKind::Email, "b@x.com"), Some("[EMAIL_2]"));
+        assert_eq!(
+            m.lookup("[IPV4_1]").map(|e| e.original.as_str()),
+            Some("10.0.0.1")
+        );
+        assert_eq!(
+            m.unredact("to [EMAIL_2] from [IPV4_1] [IPV4_9]"),
+            "to b@x.com from 10.0.0.1 [IPV4_9]"
+        );
+    }
+
+    #[test]
+    fn rebuilds_from_triples_and_continues_numbering() {
+        let entries = vec![
+            MapEntry {
+                kind: PiiKind::Email,
+                original: "b@x.com".into(),
+                token: "[EMAIL_7]".into(),
+            },
+            MapEntry {
+                kind: PiiKind::Email,
+                original: "a@x.com".into(),
+                token: "[EMAIL_2]".into(),
+            },
+        ];
+        let mut m = RedactionMap::from_entries(entries.clone()).unwrap();
+        assert_eq!(m.assign(PiiKind::Email, "c@x.com"), ("[EMAIL_8]", true));
+        assert_eq!(m.assign(PiiKind::Email, "a@x.com"), ("[EMAIL_2]", false));
+
+        let json = serde_json::to_string(&m).unwrap();
+        let back: RedactionMap = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, m);
+        assert_eq!(back.entries().len(), 3);
+    }
+
+    #[test]
+    fn rejects_bad_triples() {
+        let e = |kind, original: &str, token: &str| MapEntry {
+            kind,
+            original: original.into(),
+            token: token.into(),
+        };
+        assert!(matches!(
+            RedactionMap::from_entries([e(PiiKind::Email, "a", "[IPV4_1]")]),
+            Err(PiiError::MalformedToken { .. })
+        ));
+        assert!(RedactionMap::from_entries([e(PiiKind::Email, "a", "[EMAIL_0]")]).is_err());
+        assert!(matches!(
+            RedactionMap::from_entries([
+                e(PiiKind::Email, "a", "[EMAIL_1]"),
+                e(PiiKind::Email, "b", "[EMAIL_1]")
+            ]),
+            Err(PiiError::ConflictingEntry { .. })
+        ));
+        assert!(
+            RedactionMap::from_entries([
+                e(PiiKind::Email, "a", "[EMAIL_1]"),
+                e(PiiKind::Email, "a", "[EMAIL_2]")
+            ])
+            .is_err()
+        );
+        assert!(
+            RedactionMap::from_entries([
+                e(PiiKind::Email, "a", "[EMAIL_1]"),
+                e(PiiKind::Email, "a", "[EMAIL_1]")
+            ])
+            .is_ok()
+        );
+    }
+}

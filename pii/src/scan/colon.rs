@@ -1,0 +1,199 @@
+//! Colon-separated hex words, started from each `:`: IPv6 addresses and
+//! MAC addresses (`aa:bb:cc:dd:ee:ff`).
+//!
+//! * IPv6: eight groups of 1–4 hex digits, or fewer with exactly one `::`;
+//!   an embedded IPv4 tail (`::ffff:10.0.0.1`) counts as two groups. At
+//!   least one decimal digit is required, so `::` alone, C++/Rust paths
+//!   (`std::io`, `add::bad`) and timestamps (`12:30:45`, which have neither
+//!   eight groups nor `::`) never match. Limits: zone ids (`fe80::1%eth0`)
+//!   end the address before `%`; bracketed `[::1]:8080` yields `::1`.
+//! * MAC: six groups of two hex digits separated by `:`.
+
+use super::{Candidates, is_word};
+use crate::kind::PiiKind;
+
+const MAX_SIDE: usize = 64;
+
+fn is_part(b: u8) -> bool {
+    b.is_ascii_hexdigit() || b == b':' || b == b'.'
+}
+
+/// Classify the hex word around the `:` at `c`; returns where scanning may
+/// resume (just past `c` when nothing was found, so that a dot inside the
+/// examined run still gets its own look).
+pub(crate) fn colon_at(text: &str, c: usize, out: &mut Candidates) -> usize {
+    let b = text.as_bytes();
+    let left = c > 0 && (b[c - 1].is_ascii_hexdigit() || b[c - 1] == b':');
+    let right = b
+        .get(c + 1)
+        .is_some_and(|&x| x.is_ascii_hexdigit() || x == b':');
+    if !left && !right {
+        return c + 1;
+    }
+    let mut s = c;
+    while s > 0 && c - s < MAX_SIDE && is_part(b[s - 1]) {
+        s -= 1;
+    }
+    let mut e = c + 1;
+    while e < b.len() && e - c < MAX_SIDE && is_part(b[e]) {
+        e += 1;
+    }
+    let resume = c + 1;
+    // A run cut by MAX_SIDE is part of something longer (a hex dump).
+    if (s > 0 && is_part(b[s - 1])) || (e < b.len() && is_part(b[e])) {
+        return resume;
+    }
+    let (run_start, run_end) = (s, e);
+    // Sentence punctuation and `key:` separators around the address.
+    while s < e && b[s] == b'.' {
+        s += 1;
+    }
+    while e > s && b[e - 1] == b'.' {
+        e -= 1;
+    }
+    if e - s >= 2 && b[s] == b':' && b[s + 1] != b':' {
+        s += 1;
+    }
+    if e - s >= 2 && b[e - 1] == b':' && b[e - 2] != b':' {
+        e -= 1;
+    }
+    // Glued to a word on a side where nothing was trimmed: `u8::MAX`.
+    if (s == run_start && s > 0 && is_word(b[s - 1]))
+        || (e == run_end && e < b.len() && is_word(b[e]))
+    {
+        return resume;
+    }
+    let tok = &b[s..e];
+    if is_mac(tok) {
+        out.push(PiiKind::Mac, s, e);
+        e
+    } else if is_ipv6(tok) {
+        out.push(PiiKind::Ipv6, s, e);
+        e
+    } else {
+        resume
+    }
+}
+
+fn is_mac(t: &[u8]) -> bool {
+    t.len() == 17
+        && t.iter().enumerate().all(|(i, &x)| {
+            if i % 3 == 2 {
+                x == b':'
+            } else {
+                x.is_ascii_hexdigit()
+            }
+        })
+}
+
+/// Whether `t` is a complete IPv6 address with at least one decimal digit.
+pub(crate) fn is_ipv6(t: &[u8]) -> bool {
+    if t.len() < 3 || t.len() > 45 || !t.iter().any(u8::is_ascii_digit) {
+        return false;
+    }
+    let compressed = t.windows(2).filter(|w| w == b"::").count();
+    if compressed > 1 || t.windows(3).any(|w| w == b":::") {
+        return false;
+    }
+    let (head, tail): (&[u8], &[u8]) = match t.windows(2).position(|w| w == b"::") {
+        Some(p) => (&t[..p], &t[p + 2..]),
+        None => (t, &[]),
+    };
+    let Some(head_groups) = count_groups(head, compressed == 0 || tail.is_empty()) else {
+        return false;
+    };
+    let Some(tail_groups) = count_groups(tail, true) else {
+        return false;
+    };
+    let total = head_groups + tail_groups;
+    if compressed == 1 {
+        (1..=7).contains(&total)
+    } else {
+        total == 8
+    }
+}
+
+/// Groups in a `:`-separated run (empty run = 0); an IPv4 tail counts two
+/// and is allowed only where `ipv4_tail_ok`.
+fn count_groups(run: &[u8], ipv4_tail_ok: bool) -> Option<usize> {
+    if run.is_empty() {
+        return Some(0);
+    }
+    let parts: Vec<&[u8]> = run.split(|&x| x == b':').collect();
+    let mut n = 0;
+    for (i, p) in parts.iter().enumerate() {
+        if p.contains(&b'.') {
+            let last = i + 1 == parts.len();
+            let octets: Vec<&[u8]> = p.split(|&x| x == b'.').collect();
+            let ok = last
+                && ipv4_tail_ok
+                && octets.len() == 4
+                && octets.iter().all(|o| {
+                    !o.is_empty()
+                        && o.len() <= 3
+                        && o.iter().all(u8::is_ascii_digit)
+                        && o.iter().fold(0u32, |n, &x| n * 10 + u32::from(x - b'0')) <= 255
+                });
+            if !ok {
+                return None;
+            }
+            n += 2;
+        } else if p.is_empty() || p.len() > 4 || !p.iter().all(u8::is_ascii_hexdigit) {
+            return None;
+        } else {
+            n += 1;
+        }
+    }
+    Some(n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn found(text: &str) -> Vec<(PiiKind, &str)> {
+        let mut out = Candidates::default();
+        let mut i = 0;
+        while let Some(d) = text[i..].find(':') {
+            i = colon_at(text, i + d, &mut out).max(i + d + 1);
+        }
+        out.spans
+            .iter()
+            .map(|s| (s.kind, &text[s.start..s.end]))
+            .collect()
+    }
+
+    #[test]
+    fn ipv6_forms() {
+        assert_eq!(
+            found("src 2001:0db8:85a3:0000:0000:8a2e:0370:7334 ok"),
+            [(PiiKind::Ipv6, "2001:0db8:85a3:0000:0000:8a2e:0370:7334")]
+        );
+        assert_eq!(
+            found("from fe80::1ff:fe23:4567:890a."),
+            [(PiiKind::Ipv6, "fe80::1ff:fe23:4567:890a")]
+        );
+        assert_eq!(found("[::1]:8080"), [(PiiKind::Ipv6, "::1")]);
+        assert_eq!(
+            found("addr=::ffff:10.0.0.1"),
+            [(PiiKind::Ipv6, "::ffff:10.0.0.1")]
+        );
+        assert_eq!(found("2001:db8::"), [(PiiKind::Ipv6, "2001:db8::")]);
+    }
+
+    #[test]
+    fn ipv6_rejects() {
+        assert!(found(":: 12:30:45 2024-01-15T12:30:45.123Z std::io add::bad").is_empty());
+        assert!(found("1:2:3:4:5:6:7 1::2::3 12345::1 {\"a\":\"b\"}").is_empty());
+        assert!(found("10.0.0.1:8080 u8::MAX").is_empty());
+    }
+
+    #[test]
+    fn mac() {
+        assert_eq!(
+            found("hw 00:1a:2B:3c:4d:5e up"),
+            [(PiiKind::Mac, "00:1a:2B:3c:4d:5e")]
+        );
+        assert!(found("00:1a:2b:3c:4d").is_empty());
+    }
+}

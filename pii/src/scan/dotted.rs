@@ -1,0 +1,323 @@
+//! Dotted words, started from each `.`: IPv4 addresses, host names and
+//! Cisco-style MAC addresses (`0011.2233.4455`).
+//!
+//! The word around the dot is taken whole (letters, digits, `-`, `_`, `.`,
+//! non-ASCII letters) and then classified, so `1.2.3.4.5`, `app.log` or
+//! `java.util.concurrent` are judged as a whole and never yield a partial
+//! match.
+//!
+//! * IPv4: exactly four decimal parts of 1–3 digits, each ≤ 255; not in a
+//!   version context (`version=1.2.3.4`, `release 1.2.3.4`, `v1.2.3.4`,
+//!   `Chrome/120.0.0.0`). Limits: leading zeros are accepted; an IPv4 in a
+//!   version context is never flagged, even if it really is an address.
+//! * Host name: two or more labels of letters, digits and `-` (no `_`,
+//!   no camelCase label), last label a known TLD or internal suffix (see
+//!   [`super::tld`]); a suffix that is also a file extension or code word
+//!   (`.py`, `.rs`, `.io`, `.app`) needs three labels; names whose first
+//!   label is a Java/JVM package root (`com.`, `org.`, `io.`, `java.`…) are
+//!   package names, and a name followed by `(` is a method call. Limits:
+//!   hosts under TLDs outside the list, single-label hosts (`web-01`) and
+//!   reversed-domain hosts (`com.example.app`) are not flagged.
+//! * MAC (dotted): three groups of four hex digits with at least one digit.
+
+use super::{Candidates, char_at, char_before, tld};
+use crate::kind::PiiKind;
+
+/// Longest dotted word examined; longer ones are not host names (253 is the
+/// DNS limit) and are skipped whole.
+const MAX_WORD: usize = 256;
+/// Labels examined per word; deeper names are not flagged.
+const MAX_LABELS: usize = 16;
+
+const VERSION_WORDS: &[&str] = &[
+    "v", "ver", "vers", "version", "release", "rel", "build", "firmware", "fw", "rev", "revision",
+    "kernel", "tag", "bios",
+];
+
+const JAVA_ROOTS: &[&str] = &[
+    "com", "org", "net", "io", "java", "javax", "jakarta", "sun", "android", "androidx", "kotlin",
+    "kotlinx", "scala", "groovy", "dagger", "lombok", "reactor", "akka",
+];
+
+fn is_run_char(c: char) -> bool {
+    c.is_ascii_alphanumeric()
+        || matches!(c, '-' | '_' | '.')
+        || (!c.is_ascii() && c.is_alphanumeric())
+}
+
+/// The dotted word around the `.` at `dot`.
+fn word_around(text: &str, dot: usize) -> (usize, usize) {
+    let b = text.as_bytes();
+    let mut s = dot;
+    while dot - s < MAX_WORD {
+        if s > 0 && b[s - 1].is_ascii() {
+            if is_run_char(b[s - 1] as char) {
+                s -= 1;
+                continue;
+            }
+            break;
+        }
+        match char_before(text, s) {
+            Some(c) if is_run_char(c) => s -= c.len_utf8(),
+            _ => break,
+        }
+    }
+    let mut e = dot + 1;
+    while e - s < MAX_WORD * 2 {
+        if e < b.len() && b[e].is_ascii() {
+            if is_run_char(b[e] as char) {
+                e += 1;
+                continue;
+            }
+            break;
+        }
+        match char_at(text, e) {
+            Some(c) if is_run_char(c) => e += c.len_utf8(),
+            _ => break,
+        }
+    }
+    (s, e)
+}
+
+/// Classify the dotted word around the `.` at `dot`; returns where scanning
+/// may resume.
+pub(crate) fn dotted_at(text: &str, dot: usize, out: &mut Candidates) -> usize {
+    let b = text.as_bytes();
+    let (run_start, run_end) = word_around(text, dot);
+    if run_end - run_start > MAX_WORD {
+        return run_end;
+    }
+    let mut s = run_start;
+    let mut e = run_end;
+    while s < e && matches!(b[s], b'-' | b'_' | b'.') {
+        s += 1;
+    }
+    while e > s && matches!(b[e - 1], b'-' | b'_' | b'.') {
+        e -= 1;
+    }
+    if s >= e {
+        return run_end;
+    }
+    let mut labels = [(0usize, 0usize); MAX_LABELS];
+    let mut count = 0;
+    let mut ls = s;
+    for i in s..=e {
+        if i == e || b[i] == b'.' {
+            if i == ls || count == MAX_LABELS {
+                return run_end;
+            }
+            labels[count] = (ls, i);
+            count += 1;
+            ls = i + 1;
+        }
+    }
+    let labels = &labels[..count];
+    if count < 2 {
+        return run_end;
+    }
+    if count == 4 && labels.iter().all(|&(a, z)| is_octet(&b[a..z])) {
+        if !in_version_context(b, s) {
+            out.push(PiiKind::Ipv4, s, e);
+        }
+    } else if count == 3
+        && labels
+            .iter()
+            .all(|&(a, z)| z - a == 4 && b[a..z].iter().all(u8::is_ascii_hexdigit))
+        && b[s..e].iter().any(u8::is_ascii_digit)
+    {
+        out.push(PiiKind::Mac, s, e);
+    } else if is_hostname(b, labels) {
+        out.push(PiiKind::Hostname, s, e);
+    }
+    run_end
+}
+
+fn is_octet(d: &[u8]) -> bool {
+    if d.is_empty() || d.len() > 3 || !d.iter().all(u8::is_ascii_digit) {
+        return false;
+    }
+    d.iter().fold(0u32, |n, &x| n * 10 + u32::from(x - b'0')) <= 255
+}
+
+/// Product names that precede a four-part version in user agents and
+/// banners (`Chrome/120.0.0.0`). Only these: `db.example.com/10.0.0.5` and
+/// `localhost/127.0.0.1` (Java's address format) are addresses.
+const PRODUCTS: &[&str] = &[
+    "chrome",
+    "chromium",
+    "safari",
+    "firefox",
+    "version",
+    "edg",
+    "edge",
+    "edga",
+    "edgios",
+    "opr",
+    "opera",
+    "mozilla",
+    "applewebkit",
+    "gecko",
+    "trident",
+    "crios",
+    "fxios",
+    "samsungbrowser",
+    "yabrowser",
+    "electron",
+    "curl",
+    "wget",
+    "okhttp",
+    "java",
+    "jdk",
+    "node",
+    "nginx",
+    "apache",
+    "openssl",
+    "python",
+    "go",
+    "ruby",
+    "php",
+    "dalvik",
+    "darwin",
+    "cfnetwork",
+    "build",
+];
+
+/// `version=1.2.3.4`, `release: 1.2.3.4`, `Chrome/120.0.0.0`.
+fn in_version_context(b: &[u8], start: usize) -> bool {
+    if start >= 2 && b[start - 1] == b'/' {
+        let end = start - 1;
+        let mut i = end;
+        while i > 0 && end - i < 24 && (b[i - 1].is_ascii_alphanumeric() || b[i - 1] == b'-') {
+            i -= 1;
+        }
+        let word = &b[i..end];
+        let before_ok = i == 0 || !matches!(b[i - 1], b'.' | b'/');
+        if before_ok
+            && PRODUCTS
+                .iter()
+                .any(|p| p.as_bytes().eq_ignore_ascii_case(word))
+        {
+            return true;
+        }
+    }
+    let mut i = start;
+    let mut skipped = 0;
+    while i > 0 && skipped < 3 && matches!(b[i - 1], b' ' | b'\t' | b'=' | b':' | b'"' | b'\'') {
+        i -= 1;
+        skipped += 1;
+    }
+    let end = i;
+    while i > 0 && end - i < 32 && (b[i - 1].is_ascii_alphabetic() || b[i - 1] == b'_') {
+        i -= 1;
+    }
+    if i == end {
+        return false;
+    }
+    let mut buf = [0u8; 32];
+    let word = &mut buf[..end - i];
+    word.copy_from_slice(&b[i..end]);
+    word.make_ascii_lowercase();
+    word.ends_with(b"version")
+        || word.ends_with(b"_ver")
+        || VERSION_WORDS.iter().any(|v| v.as_bytes() == &word[..])
+}
+
+fn is_hostname(b: &[u8], labels: &[(usize, usize)]) -> bool {
+    let (ts, te) = labels[labels.len() - 1];
+    match tld::classify(&b[ts..te]) {
+        None => return false,
+        Some(tld::Tld::Ambiguous) if labels.len() < 3 => return false,
+        Some(_) => {}
+    }
+    let (fs, fe) = labels[0];
+    if JAVA_ROOTS
+        .iter()
+        .any(|r| r.as_bytes().eq_ignore_ascii_case(&b[fs..fe]))
+    {
+        return false;
+    }
+    let end = te;
+    if b.get(end) == Some(&b'(') {
+        return false;
+    }
+    labels.iter().all(|&(a, z)| {
+        let l = &b[a..z];
+        l.len() <= 63
+            && !l.contains(&b'_')
+            && l[0] != b'-'
+            && l[l.len() - 1] != b'-'
+            && !l
+                .windows(2)
+                .any(|w| w[0].is_ascii_lowercase() && w[1].is_ascii_uppercase())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn found(text: &str) -> Vec<(PiiKind, &str)> {
+        let mut out = Candidates::default();
+        let mut i = 0;
+        while let Some(d) = text[i..].find('.') {
+            i = dotted_at(text, i + d, &mut out).max(i + d + 1);
+        }
+        out.spans
+            .iter()
+            .map(|s| (s.kind, &text[s.start..s.end]))
+            .collect()
+    }
+
+    #[test]
+    fn ipv4() {
+        assert_eq!(
+            found("from 10.0.0.1 port 22"),
+            [(PiiKind::Ipv4, "10.0.0.1")]
+        );
+        assert_eq!(
+            found("peer=192.168.1.254:443."),
+            [(PiiKind::Ipv4, "192.168.1.254")]
+        );
+        assert!(found("version=1.2.3.4 v1.2.3.4 release 1.2.3.4 1.2.3.4.5 256.1.1.1").is_empty());
+        assert!(found("Chrome/120.0.0.0 Safari/537.36 3.14").is_empty());
+        assert_eq!(
+            found("db.example.com/10.0.0.5:5432"),
+            [
+                (PiiKind::Hostname, "db.example.com"),
+                (PiiKind::Ipv4, "10.0.0.5")
+            ]
+        );
+    }
+
+    #[test]
+    fn hostnames() {
+        assert_eq!(
+            found("connect db-01.prod.example.com:5432"),
+            [(PiiKind::Hostname, "db-01.prod.example.com")]
+        );
+        assert_eq!(
+            found("host web01.corp, api.example.io."),
+            [
+                (PiiKind::Hostname, "web01.corp"),
+                (PiiKind::Hostname, "api.example.io")
+            ]
+        );
+        assert_eq!(found("exämple.com"), [(PiiKind::Hostname, "exämple.com")]);
+        assert!(found("app.log config.yaml setup.py main.rs socket.io self.app").is_empty());
+        assert!(
+            found("java.util.concurrent org.apache.Foo com.example.app io.grpc.internal")
+                .is_empty()
+        );
+        assert!(found("at com.example.Foo.bar(Foo.java:42) logger.info( e.g. U.S.A").is_empty());
+        assert!(found("userService.local my_host.corp").is_empty());
+    }
+
+    #[test]
+    fn cisco_mac() {
+        assert_eq!(
+            found("mac 0011.22aa.bb44 up"),
+            [(PiiKind::Mac, "0011.22aa.bb44")]
+        );
+        assert!(found("dead.beef.cafe").is_empty());
+    }
+}

@@ -1,0 +1,838 @@
+//! Everything started from a keyword or a fixed prefix, found by one
+//! ASCII-case-insensitive Aho-Corasick pass over the text (see [`PATTERNS`]).
+//!
+//! * Key/value secrets (`API_KEY`, `PASSWORD`): a trigger word (`pass`,
+//!   `pwd`, `secret`, `token`, `key`, `auth`, `credential`, `signature`) is
+//!   widened to the whole key name (`spring.datasource.password`,
+//!   `X-Api-Key`, `--db-password`) and the name is classified by its suffix
+//!   (see [`classify_key`]). The value after `=`, `:`, `=>`, `:=`, a quoted
+//!   JSON/YAML key, an XML element (`<password>…</password>`), a CLI flag
+//!   (`--password hunter2`) or a natural phrase (`the password is hunter2`)
+//!   becomes the span; the key stays visible. Quoted values run to the
+//!   closing quote (backslash escapes honoured, also inside escaped JSON
+//!   `\"password\":\"…\"`); unquoted values end at whitespace or one of
+//!   ``, ; & " ' ` < > ) ] } \``. Values that are placeholders (`null`,
+//!   `***`, `${DB_PASSWORD}`, `{{ .Values.x }}`, an existing token), secret
+//!   values shorter than 6 bytes, and `PWD=/path` are skipped. Limits:
+//!   multi-line values (YAML block scalars), keys separated from their value
+//!   by a line break, and a space inside the key (`api key is …`) are not
+//!   understood; an unquoted password containing one of the terminators is
+//!   only redacted up to it.
+//! * `Authorization: <scheme> <credential>`: `Bearer` → `BEARER_TOKEN`,
+//!   other schemes (`Basic`, `Token`) → `API_KEY`; a bare `Bearer <token>`
+//!   anywhere (8+ token characters) is a `BEARER_TOKEN`.
+//! * Shapes: AWS key ids (`AKIA`/`ASIA`/`AROA`/… + 16 upper-case letters or
+//!   digits), GitHub tokens (`ghp_`… + ≥30 alphanumerics, `github_pat_` +
+//!   ≥22), Slack tokens (`xox[abprs]-` + ≥10), OpenAI-style keys (`sk-` +
+//!   ≥20 of `[A-Za-z0-9_-]` containing a 16+ alphanumeric run), JWTs
+//!   (`eyJ` + two dots, first two parts ≥10 base64url characters). Each must
+//!   stand alone (not glued to a longer word). Limits: vendor tokens not in
+//!   this list are caught only through a key name or `Bearer`.
+//! * Private keys: `-----BEGIN … PRIVATE KEY-----` to the matching
+//!   `-----END …-----` within 64 KiB, across lines or `\n` escapes; without
+//!   an END, the block runs over the following base64/header lines. Limits:
+//!   a key whose lines carry a log prefix (timestamp per line) is only
+//!   covered as far as its first line.
+//! * URL credentials: the `user:password` in `scheme://user:password@host`
+//!   (or a lone 16+ character token with a digit, `https://TOKEN@host`).
+//!   Scheme and host stay visible (the host is judged by the host-name
+//!   detector). Limits: a password containing `/`, `?` or `#` unencoded
+//!   ends the authority early and is missed.
+
+use super::{Candidates, extend_left, extend_right, is_word, token_len_at};
+use crate::kind::PiiKind;
+
+/// What a keyword match starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Trigger {
+    Key,
+    Bearer,
+    Aws,
+    Github,
+    GithubPat,
+    Slack,
+    Openai,
+    Jwt,
+    PrivateKey,
+    Scheme,
+}
+
+/// The patterns of the keyword pass (matched ASCII-case-insensitively;
+/// handlers re-check case where it matters).
+pub(crate) const PATTERNS: &[(&str, Trigger)] = &[
+    ("pass", Trigger::Key),
+    ("pwd", Trigger::Key),
+    ("secret", Trigger::Key),
+    ("token", Trigger::Key),
+    ("key", Trigger::Key),
+    ("auth", Trigger::Key),
+    ("credential", Trigger::Key),
+    ("signature", Trigger::Key),
+    ("bearer", Trigger::Bearer),
+    ("akia", Trigger::Aws),
+    ("asia", Trigger::Aws),
+    ("aroa", Trigger::Aws),
+    ("aida", Trigger::Aws),
+    ("agpa", Trigger::Aws),
+    ("anpa", Trigger::Aws),
+    ("anva", Trigger::Aws),
+    ("aipa", Trigger::Aws),
+    ("ghp_", Trigger::Github),
+    ("gho_", Trigger::Github),
+    ("ghu_", Trigger::Github),
+    ("ghs_", Trigger::Github),
+    ("ghr_", Trigger::Github),
+    ("github_pat_", Trigger::GithubPat),
+    ("xoxa-", Trigger::Slack),
+    ("xoxb-", Trigger::Slack),
+    ("xoxp-", Trigger::Slack),
+    ("xoxr-", Trigger::Slack),
+    ("xoxs-", Trigger::Slack),
+    ("sk-", Trigger::Openai),
+    ("eyj", Trigger::Jwt),
+    ("-----begin", Trigger::PrivateKey),
+    ("://", Trigger::Scheme),
+];
+
+/// Longest value a key/value or bearer detector reports. Real secrets are
+/// far shorter; the cap bounds the work per trigger and is below the
+/// streaming redactor's overlap, so a cut never splits a reported value.
+pub(crate) const MAX_VALUE: usize = 4096;
+/// How far after a private-key header its END line is looked for.
+const MAX_PRIVATE_KEY: usize = 64 * 1024;
+const MAX_KEY: usize = 64;
+
+/// State carried between matches of one pass.
+#[derive(Debug, Default)]
+pub(crate) struct KeywordState {
+    /// End of the last key name examined, so that several trigger words in
+    /// one name (`secret_token_key`) are judged once.
+    key_run_end: usize,
+}
+
+/// Handle one keyword match `start..end` in `text`.
+pub(crate) fn on_match(
+    text: &str,
+    start: usize,
+    end: usize,
+    trigger: Trigger,
+    state: &mut KeywordState,
+    out: &mut Candidates,
+) {
+    let b = text.as_bytes();
+    match trigger {
+        Trigger::Key => key_value(b, start, end, state, out),
+        Trigger::Bearer => bearer(b, start, end, out),
+        Trigger::Aws => aws(b, start, out),
+        Trigger::Github => prefixed(
+            b,
+            start,
+            end,
+            30,
+            |x| x.is_ascii_alphanumeric(),
+            PiiKind::GithubToken,
+            out,
+        ),
+        Trigger::GithubPat => prefixed(b, start, end, 22, is_word, PiiKind::GithubToken, out),
+        Trigger::Slack => prefixed(
+            b,
+            start,
+            end,
+            10,
+            |x| x.is_ascii_alphanumeric() || x == b'-',
+            PiiKind::SlackToken,
+            out,
+        ),
+        Trigger::Openai => openai(b, start, end, out),
+        Trigger::Jwt => jwt(b, start, out),
+        Trigger::PrivateKey => private_key(b, start, out),
+        Trigger::Scheme => url_credentials(b, start, out),
+    }
+}
+
+// ---------------------------------------------------------------- key=value
+
+fn is_key_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.')
+}
+
+/// What a key name says about its value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum KeyClass {
+    Password,
+    /// `pwd`-style keys, whose value may also be a directory (`PWD=/home/x`).
+    Pwd,
+    Secret,
+    Authorization,
+}
+
+/// Classify a key name by its suffix. Long, unambiguous words match even
+/// glued to a prefix (`PGPASSWORD`, `clientsecret`); short ones (`pass`,
+/// `auth`) need a separator or camelCase boundary before them so that
+/// `bypass` and `oauth` stay keys of no interest.
+pub(crate) fn classify_key(key: &[u8]) -> Option<KeyClass> {
+    if key.is_empty() || key.len() > MAX_KEY {
+        return None;
+    }
+    let mut lower_buf = [0u8; MAX_KEY];
+    let mut norm_buf = [0u8; MAX_KEY];
+    let lower = &mut lower_buf[..key.len()];
+    lower.copy_from_slice(key);
+    lower.make_ascii_lowercase();
+    let mut n = 0;
+    for &x in lower.iter() {
+        if !matches!(x, b'_' | b'-' | b'.') {
+            norm_buf[n] = x;
+            n += 1;
+        }
+    }
+    let norm = &norm_buf[..n];
+    let bounded = |word: &[u8]| -> bool {
+        if !lower.ends_with(word) {
+            return false;
+        }
+        let at = key.len() - word.len();
+        at == 0
+            || matches!(key[at - 1], b'_' | b'-' | b'.')
+            || (key[at - 1].is_ascii_lowercase() && key[at].is_ascii_uppercase())
+    };
+    if norm.ends_with(b"authorization") {
+        return Some(KeyClass::Authorization);
+    }
+    if [&b"password"[..], b"passwd", b"passphrase", b"passwort"]
+        .iter()
+        .any(|w| norm.ends_with(w))
+        || bounded(b"pass")
+    {
+        return Some(KeyClass::Password);
+    }
+    if norm.ends_with(b"pwd") {
+        return Some(KeyClass::Pwd);
+    }
+    const SECRET_SUFFIXES: &[&[u8]] = &[
+        b"token",
+        b"secret",
+        b"apikey",
+        b"accesskey",
+        b"secretkey",
+        b"privatekey",
+        b"signingkey",
+        b"encryptionkey",
+        b"masterkey",
+        b"licensekey",
+        b"accountkey",
+        b"subscriptionkey",
+        b"appkey",
+        b"authkey",
+        b"clientkey",
+        b"credential",
+        b"credentials",
+        b"signature",
+    ];
+    if SECRET_SUFFIXES.iter().any(|w| norm.ends_with(w)) || bounded(b"auth") {
+        return Some(KeyClass::Secret);
+    }
+    None
+}
+
+fn key_value(
+    b: &[u8],
+    m_start: usize,
+    m_end: usize,
+    state: &mut KeywordState,
+    out: &mut Candidates,
+) {
+    if m_start < state.key_run_end {
+        return;
+    }
+    let run_start = extend_left(b, m_start, MAX_KEY, is_key_byte);
+    let run_end = extend_right(b, m_end, MAX_KEY, is_key_byte);
+    state.key_run_end = run_end;
+    let mut ks = run_start;
+    while ks < run_end && b[ks] == b'-' {
+        ks += 1;
+    }
+    let cli = ks > run_start && (run_start == 0 || b[run_start - 1].is_ascii_whitespace());
+    let mut ke = run_end;
+    while ke > ks && matches!(b[ke - 1], b'.' | b'-') {
+        ke -= 1;
+    }
+    let Some(class) = classify_key(&b[ks..ke]) else {
+        return;
+    };
+    if class == KeyClass::Authorization {
+        authorization(b, ks, ke, out);
+        return;
+    }
+    let Some((vs, ve, natural)) = value_after(b, ks, ke, cli) else {
+        return;
+    };
+    if accept_value(&b[vs..ve], class, natural) {
+        let kind = match class {
+            KeyClass::Password | KeyClass::Pwd => PiiKind::Password,
+            KeyClass::Secret | KeyClass::Authorization => PiiKind::ApiKey,
+        };
+        out.push(kind, vs, ve);
+    }
+}
+
+/// A quote sequence (`"`, `'`, `\"`, `\'`) starting at `i`.
+fn quote_at(b: &[u8], i: usize) -> Option<&'static [u8]> {
+    match (b.get(i), b.get(i + 1)) {
+        (Some(b'"'), _) => Some(b"\""),
+        (Some(b'\''), _) => Some(b"'"),
+        (Some(b'\\'), Some(b'"')) => Some(b"\\\""),
+        (Some(b'\\'), Some(b'\'')) => Some(b"\\'"),
+        _ => None,
+    }
+}
+
+/// A quote sequence ending right before `i`.
+fn quote_before(b: &[u8], i: usize) -> Option<&'static [u8]> {
+    match i {
+        0 => None,
+        1 => quote_at(b, 0).filter(|q| q.len() == 1),
+        _ => quote_at(b, i - 2)
+            .filter(|q| q.len() == 2)
+            .or_else(|| quote_at(b, i - 1)),
+    }
+}
+
+fn skip_blank(b: &[u8], i: usize) -> usize {
+    extend_right(b, i, 16, |x| x == b' ' || x == b'\t')
+}
+
+fn value_after(b: &[u8], ks: usize, ke: usize, cli: bool) -> Option<(usize, usize, bool)> {
+    let mut i = ke;
+    if ks > 0 && b[ks - 1] == b'<' && b.get(i) == Some(&b'>') {
+        let vs = i + 1;
+        let ve = extend_right(b, vs, MAX_VALUE, |x| x != b'<' && x != b'\n');
+        return (b.get(ve) == Some(&b'<')).then_some((vs, ve, false));
+    }
+    if let Some(q) = quote_before(b, ks) {
+        if b[i..].starts_with(q) {
+            i += q.len();
+        }
+    }
+    let blank_start = i;
+    i = skip_blank(b, i);
+    let blank = i > blank_start;
+    let mut natural = false;
+    match b.get(i) {
+        Some(b'=') => i += if b.get(i + 1) == Some(&b'>') { 2 } else { 1 },
+        Some(b':') => i += if b.get(i + 1) == Some(&b'=') { 2 } else { 1 },
+        _ if blank && cli => {}
+        _ if blank => {
+            i = after_is_was(b, i)?;
+            natural = true;
+        }
+        _ => return None,
+    }
+    i = skip_blank(b, i);
+    let (vs, mut ve) = value_at(b, i)?;
+    if natural && ve > vs + 1 && matches!(b[ve - 1], b'.' | b'!' | b'?') {
+        ve -= 1;
+    }
+    Some((vs, ve, natural))
+}
+
+/// `is`, `was`, `is:` after a password-like word.
+fn after_is_was(b: &[u8], i: usize) -> Option<usize> {
+    let word_end = extend_right(b, i, 4, |x| x.is_ascii_alphabetic());
+    let w = &b[i..word_end];
+    if !(w.eq_ignore_ascii_case(b"is") || w.eq_ignore_ascii_case(b"was")) {
+        return None;
+    }
+    let mut j = word_end;
+    if b.get(j) == Some(&b':') {
+        j += 1;
+    }
+    let k = skip_blank(b, j);
+    (k > j).then_some(k)
+}
+
+fn is_value_end(x: u8) -> bool {
+    x.is_ascii_whitespace()
+        || matches!(
+            x,
+            b',' | b';' | b'&' | b'"' | b'\'' | b'`' | b'<' | b'>' | b')' | b']' | b'}' | b'\\'
+        )
+}
+
+/// The value starting at `i`: inside quotes, or up to a terminator.
+fn value_at(b: &[u8], i: usize) -> Option<(usize, usize)> {
+    if let Some(q) = quote_at(b, i) {
+        let vs = i + q.len();
+        let mut j = vs;
+        while j < b.len() && j - vs <= MAX_VALUE {
+            let x = b[j];
+            if x == b'\n' || x == b'\r' {
+                return None;
+            }
+            if b[j..].starts_with(q) {
+                return Some((vs, j));
+            }
+            j += if x == b'\\' && q.len() == 1 { 2 } else { 1 };
+        }
+        return None;
+    }
+    let ve = extend_right(b, i, MAX_VALUE, |x| !is_value_end(x));
+    Some((i, ve))
+}
+
+const PLACEHOLDERS: &[&[u8]] = &[
+    b"null",
+    b"none",
+    b"nil",
+    b"true",
+    b"false",
+    b"undefined",
+    b"empty",
+    b"redacted",
+    b"masked",
+    b"hidden",
+    b"n/a",
+    b"string",
+    b"required",
+];
+
+const STOPWORDS: &[&[u8]] = &[
+    b"not",
+    b"incorrect",
+    b"invalid",
+    b"wrong",
+    b"required",
+    b"missing",
+    b"expired",
+    b"empty",
+    b"set",
+    b"changed",
+    b"reset",
+    b"too",
+    b"correct",
+    b"valid",
+    b"ok",
+    b"okay",
+    b"null",
+    b"none",
+    b"being",
+    b"the",
+    b"a",
+    b"an",
+    b"same",
+    b"different",
+    b"weak",
+    b"strong",
+    b"updated",
+    b"stored",
+    b"hidden",
+    b"redacted",
+    b"encrypted",
+    b"unknown",
+    b"blank",
+    b"short",
+    b"long",
+    b"needed",
+    b"mandatory",
+    b"optional",
+    b"also",
+    b"still",
+    b"now",
+    b"in",
+    b"on",
+    b"for",
+    b"stale",
+    b"revoked",
+    b"good",
+    b"bad",
+    b"fine",
+    b"used",
+    b"generated",
+    b"rotated",
+    b"sent",
+    b"provided",
+    b"given",
+    b"specified",
+    b"configured",
+    b"saved",
+    b"shown",
+    b"masked",
+    b"case",
+    b"your",
+    b"my",
+    b"our",
+    b"their",
+    b"his",
+    b"her",
+    b"its",
+    b"this",
+    b"that",
+    b"no",
+    b"only",
+    b"very",
+    b"at",
+    b"about",
+    b"like",
+    b"probably",
+    b"likely",
+    b"just",
+    b"currently",
+    b"actually",
+    b"already",
+    b"never",
+    b"always",
+    b"expiring",
+    b"accepted",
+    b"rejected",
+    b"known",
+    b"leaked",
+    b"compromised",
+    b"present",
+    b"absent",
+    b"defined",
+    b"undefined",
+    b"supplied",
+    b"disabled",
+    b"enabled",
+    b"locked",
+    b"what",
+    b"which",
+    b"where",
+    b"why",
+    b"how",
+    b"and",
+    b"or",
+    b"to",
+    b"be",
+    b"of",
+    b"it",
+];
+
+fn accept_value(v: &[u8], class: KeyClass, natural: bool) -> bool {
+    let min = match (class, natural) {
+        (_, true) => 3,
+        (KeyClass::Password | KeyClass::Pwd, false) => 1,
+        (KeyClass::Secret | KeyClass::Authorization, false) => 6,
+    };
+    if v.len() < min || token_len_at(v, 0).is_some() {
+        return false;
+    }
+    if v.len() <= 16 {
+        let mut buf = [0u8; 16];
+        let lower = &mut buf[..v.len()];
+        lower.copy_from_slice(v);
+        lower.make_ascii_lowercase();
+        if PLACEHOLDERS.iter().any(|p| *p == &lower[..])
+            || (natural && STOPWORDS.iter().any(|p| *p == &lower[..]))
+        {
+            return false;
+        }
+    }
+    if v.iter().all(|&x| x == v[0])
+        && matches!(v[0], b'*' | b'x' | b'X' | b'#' | b'.' | b'-')
+        && v.len() >= 3
+    {
+        return false;
+    }
+    if v.starts_with(b"${")
+        || v.starts_with(b"{{")
+        || v.starts_with(b"%s")
+        || v.starts_with(b"%(")
+        || matches!(v[0], b'{' | b'[' | b'<')
+    {
+        return false;
+    }
+    if v[0] == b'$'
+        && v.get(1)
+            .is_some_and(|x| x.is_ascii_uppercase() || *x == b'_')
+    {
+        return false;
+    }
+    !(class == KeyClass::Pwd && matches!(v[0], b'/' | b'~'))
+}
+
+fn authorization(b: &[u8], ks: usize, ke: usize, out: &mut Candidates) {
+    let mut i = ke;
+    if let Some(q) = quote_before(b, ks) {
+        if b[i..].starts_with(q) {
+            i += q.len();
+        }
+    }
+    i = skip_blank(b, i);
+    if b.get(i) != Some(&b':') && b.get(i) != Some(&b'=') {
+        return;
+    }
+    i = skip_blank(b, i + 1);
+    let quoted = quote_at(b, i);
+    if let Some(q) = quoted {
+        i += q.len();
+    }
+    let scheme_end = extend_right(b, i, 16, |x| x.is_ascii_alphabetic() || x == b'-');
+    let cred = skip_blank(b, scheme_end);
+    let scheme = &b[i..scheme_end];
+    if cred > scheme_end && !scheme.is_empty() {
+        // Digest carries a one-time response, not a reusable credential.
+        if scheme.eq_ignore_ascii_case(b"digest") {
+            return;
+        }
+        let end = extend_right(b, cred, MAX_VALUE, is_bearer_char);
+        let kind = if scheme.eq_ignore_ascii_case(b"bearer") {
+            PiiKind::BearerToken
+        } else {
+            PiiKind::ApiKey
+        };
+        if end - cred >= 6 && token_len_at(b, cred).is_none() {
+            out.push(kind, cred, end);
+        }
+        return;
+    }
+    // No scheme: the whole value is the credential.
+    let start = if let Some(q) = quoted { i - q.len() } else { i };
+    if let Some((vs, ve)) = value_at(b, start) {
+        if accept_value(&b[vs..ve], KeyClass::Secret, false) {
+            out.push(PiiKind::ApiKey, vs, ve);
+        }
+    }
+}
+
+// ---------------------------------------------------------------- bearer
+
+fn is_bearer_char(x: u8) -> bool {
+    x.is_ascii_alphanumeric() || matches!(x, b'-' | b'.' | b'_' | b'~' | b'+' | b'/' | b'=')
+}
+
+fn bearer(b: &[u8], s: usize, e: usize, out: &mut Candidates) {
+    if s > 0 && is_word(b[s - 1]) {
+        return;
+    }
+    let i = skip_blank(b, e);
+    if i == e || token_len_at(b, i).is_some() {
+        return;
+    }
+    let end = extend_right(b, i, MAX_VALUE, is_bearer_char);
+    if end - i >= 8 {
+        out.push(PiiKind::BearerToken, i, end);
+    }
+}
+
+// ---------------------------------------------------------------- shapes
+
+fn aws(b: &[u8], s: usize, out: &mut Candidates) {
+    if s > 0 && b[s - 1].is_ascii_alphanumeric() {
+        return;
+    }
+    let Some(t) = b.get(s..s + 20) else {
+        return;
+    };
+    let ok = t
+        .iter()
+        .all(|x| x.is_ascii_uppercase() || (x.is_ascii_digit()));
+    let ok = ok && t[..4].iter().all(u8::is_ascii_uppercase);
+    if ok && !b.get(s + 20).is_some_and(|x| x.is_ascii_alphanumeric()) {
+        out.push(PiiKind::AwsAccessKey, s, s + 20);
+    }
+}
+
+fn prefixed(
+    b: &[u8],
+    s: usize,
+    e: usize,
+    min_body: usize,
+    body: fn(u8) -> bool,
+    kind: PiiKind,
+    out: &mut Candidates,
+) {
+    if (s > 0 && is_word(b[s - 1])) || b[s..e].iter().any(u8::is_ascii_uppercase) {
+        return;
+    }
+    let end = extend_right(b, e, 255, body);
+    if end - e >= min_body && !b.get(end).is_some_and(|&x| is_word(x)) {
+        out.push(kind, s, end);
+    }
+}
+
+fn openai(b: &[u8], s: usize, e: usize, out: &mut Candidates) {
+    if (s > 0 && (is_word(b[s - 1]) || b[s - 1] == b'-')) || b[s] != b's' || b[s + 1] != b'k' {
+        return;
+    }
+    let end = extend_right(b, e, 255, |x| is_word(x) || x == b'-');
+    if end - e < 20 {
+        return;
+    }
+    let mut run = 0;
+    let mut best = 0;
+    for &x in &b[e..end] {
+        run = if x.is_ascii_alphanumeric() {
+            run + 1
+        } else {
+            0
+        };
+        best = best.max(run);
+    }
+    if best >= 16 {
+        out.push(PiiKind::OpenaiKey, s, end);
+    }
+}
+
+fn is_b64url(x: u8) -> bool {
+    is_word(x) || x == b'-'
+}
+
+fn jwt(b: &[u8], s: usize, out: &mut Candidates) {
+    if !b[s..].starts_with(b"eyJ") || (s > 0 && (is_b64url(b[s - 1]) || b[s - 1] == b'.')) {
+        return;
+    }
+    let h = extend_right(b, s, MAX_VALUE, is_b64url);
+    if h - s < 10 || b.get(h) != Some(&b'.') {
+        return;
+    }
+    let p = extend_right(b, h + 1, MAX_VALUE, is_b64url);
+    if p - h - 1 < 10 || b.get(p) != Some(&b'.') {
+        return;
+    }
+    let sig = extend_right(b, p + 1, MAX_VALUE, is_b64url);
+    let glued = b
+        .get(sig)
+        .is_some_and(|&x| x == b'.' && b.get(sig + 1).is_some_and(|&y| is_b64url(y)));
+    if !glued {
+        out.push(PiiKind::Jwt, s, sig);
+    }
+}
+
+// ---------------------------------------------------------------- private keys
+
+fn is_pem_body(x: u8) -> bool {
+    x.is_ascii_alphanumeric() || matches!(x, b'+' | b'/' | b'=')
+}
+
+fn private_key(b: &[u8], s: usize, out: &mut Candidates) {
+    if !b[s..].starts_with(b"-----BEGIN ") {
+        return;
+    }
+    let label_start = s + 11;
+    let label_end = extend_right(b, label_start, 64, |x| {
+        x.is_ascii_uppercase() || x.is_ascii_digit() || x == b' '
+    });
+    let label = &b[label_start..label_end];
+    if !b[label_end..].starts_with(b"-----")
+        || memchr::memmem::find(label, b"PRIVATE KEY").is_none()
+    {
+        return;
+    }
+    let header_end = label_end + 5;
+    let window = &b[header_end..b.len().min(header_end + MAX_PRIVATE_KEY)];
+    if let Some(p) = memchr::memmem::find(window, b"-----END ") {
+        let between = &window[..p];
+        let clean = between.iter().all(|&x| {
+            is_pem_body(x) || x.is_ascii_whitespace() || matches!(x, b'\\' | b':' | b',' | b'-')
+        });
+        let footer = header_end + p + 9;
+        let footer_label_end = extend_right(b, footer, 64, |x| {
+            x.is_ascii_uppercase() || x.is_ascii_digit() || x == b' '
+        });
+        if clean && b[footer_label_end..].starts_with(b"-----") {
+            out.push(PiiKind::PrivateKey, s, footer_label_end + 5);
+            return;
+        }
+    }
+    // No END: the body is the run of base64 and header lines that follows.
+    let mut end = header_end;
+    let mut i = header_end;
+    loop {
+        if i >= b.len() {
+            out.open_block = Some(s);
+            break;
+        }
+        let line_start = match b[i] {
+            b'\n' => i + 1,
+            b'\r' if b.get(i + 1) == Some(&b'\n') => i + 2,
+            _ => break,
+        };
+        let line_end = memchr::memchr(b'\n', &b[line_start..]).map_or(b.len(), |k| line_start + k);
+        let content_end = if line_end > line_start && b[line_end - 1] == b'\r' {
+            line_end - 1
+        } else {
+            line_end
+        };
+        let line = &b[line_start..content_end];
+        let body = !line.is_empty() && line.iter().all(|&x| is_pem_body(x));
+        let header = memchr::memmem::find(line, b": ").is_some()
+            && line.first().is_some_and(u8::is_ascii_uppercase);
+        if line_end == b.len() && (body || header || line.is_empty()) {
+            // The text ends inside the block: more of it may follow.
+            if !line.is_empty() {
+                end = content_end;
+            }
+            out.open_block = Some(s);
+            break;
+        }
+        if !(body || header || (line.is_empty() && end > header_end)) {
+            break;
+        }
+        if !line.is_empty() {
+            end = content_end;
+        }
+        i = line_end;
+    }
+    out.push(PiiKind::PrivateKey, s, end);
+}
+
+// ---------------------------------------------------------------- URLs
+
+fn url_credentials(b: &[u8], colon: usize, out: &mut Candidates) {
+    let scheme_start = extend_left(b, colon, 32, |x| {
+        x.is_ascii_alphanumeric() || matches!(x, b'+' | b'.' | b'-')
+    });
+    if scheme_start == colon || !b[scheme_start].is_ascii_alphabetic() {
+        return;
+    }
+    let auth_start = colon + 3;
+    let auth_end = extend_right(b, auth_start, 512, |x| {
+        !(x.is_ascii_whitespace()
+            || matches!(
+                x,
+                b'/' | b'?' | b'#' | b'"' | b'\'' | b'<' | b'>' | b'\\' | b'`'
+            ))
+    });
+    let Some(at) = memchr::memrchr(b'@', &b[auth_start..auth_end]).map(|k| auth_start + k) else {
+        return;
+    };
+    if at == auth_start || at + 1 == auth_end || token_len_at(b, auth_start).is_some() {
+        return;
+    }
+    let info = &b[auth_start..at];
+    let ok = match memchr::memchr(b':', info) {
+        Some(c) => c + 1 < info.len(),
+        None => info.len() >= 16 && info.iter().any(u8::is_ascii_digit),
+    };
+    if ok {
+        out.push(PiiKind::UrlCredentials, auth_start, at);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_classes() {
+        let c = |k: &str| classify_key(k.as_bytes());
+        assert_eq!(c("password"), Some(KeyClass::Password));
+        assert_eq!(c("PGPASSWORD"), Some(KeyClass::Password));
+        assert_eq!(c("db_pass"), Some(KeyClass::Password));
+        assert_eq!(c("dbPass"), Some(KeyClass::Password));
+        assert_eq!(c("bypass"), None);
+        assert_eq!(c("MYSQL_PWD"), Some(KeyClass::Pwd));
+        assert_eq!(c("X-Api-Key"), Some(KeyClass::Secret));
+        assert_eq!(c("aws_secret_access_key"), Some(KeyClass::Secret));
+        assert_eq!(c("client_secret"), Some(KeyClass::Secret));
+        assert_eq!(c("auth"), Some(KeyClass::Secret));
+        assert_eq!(c("basic-auth"), Some(KeyClass::Secret));
+        assert_eq!(c("oauth"), None);
+        assert_eq!(c("author"), None);
+        assert_eq!(c("max_tokens"), None);
+        assert_eq!(c("token_count"), None);
+        assert_eq!(c("cache_key"), None);
+        assert_eq!(c("Authorization"), Some(KeyClass::Authorization));
+    }
+}

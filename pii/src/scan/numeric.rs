@@ -1,0 +1,511 @@
+//! Numbers, started from the first byte of each word: payment cards, US
+//! social security numbers, phone numbers, and dash-separated MAC
+//! addresses (`00-1A-2B-3C-4D-5E`).
+//!
+//! A number is read as a *chain*: digit groups joined by single separators
+//! (` `, `-`, `.`), an optional leading `+`, and an optional `(area)` group.
+//! Every contiguous sub-chain is tried, longest first from each starting
+//! group, so `order 12 4111 1111 1111 1111` still yields the card.
+//!
+//! * Card: 13–19 digits, Luhn-valid. Separated form: groups joined by one
+//!   kind of separator (space or `-`), first group 4 digits, others 3–6.
+//!   Unseparated form additionally needs a real issuer prefix and length
+//!   (Visa, Mastercard, Amex, Discover, JCB, Diners, UnionPay, Maestro) and
+//!   no id-like key before it (`trace_id=`, `ts:`, `#`), because long numeric
+//!   ids pass Luhn one time in ten. Limits: such an id with a card-like
+//!   prefix and no id-like key is still flagged.
+//! * SSN: `AAA-GG-SSSS` with dashes only; area not 000, 666 or 900–999,
+//!   group not 00, serial not 0000. Limits: unseparated or space-separated
+//!   SSNs are not flagged (they are indistinguishable from ids).
+//! * Phone: `+` then 8–15 digits (E.164; `+1` needs exactly 11), in any
+//!   grouping; NANP `(415) 555-2671`, `415-555-2671`, `415.555.2671`,
+//!   `415 555 2671`, `1-415-555-2671` with area and exchange starting 2–9;
+//!   national numbers starting with `0` in 2–4 groups of ≥ 2 digits totalling
+//!   10–11 (`020 7946 0958`). Limits: an unseparated national number without
+//!   `+` is never flagged (it is a long numeric id to us); a `+` number
+//!   followed by more space-separated digits may absorb them (up to 15).
+//! * MAC (dashed): six groups of two hex digits joined by `-`.
+
+use super::{Candidates, is_word};
+use crate::kind::PiiKind;
+
+const MAX_GROUPS: usize = 8;
+const MAX_DIGITS: usize = 24;
+
+#[derive(Debug, Clone, Copy, Default)]
+struct Group {
+    start: usize,
+    end: usize,
+    /// Separator before this group (`0` for the first, `b')'` right after a
+    /// parenthesised area code with no space).
+    sep: u8,
+    paren: bool,
+}
+
+impl Group {
+    fn len(&self) -> usize {
+        self.end - self.start
+    }
+}
+
+/// Scan every word start of `text` for numbers and dashed MACs.
+pub(crate) fn scan(text: &str, out: &mut Candidates) {
+    let b = text.as_bytes();
+    let n = b.len();
+    let mut i = 0;
+    while i < n {
+        let c = b[i];
+        if c.is_ascii_alphanumeric() {
+            let word_start = i == 0 || !is_word(b[i - 1]);
+            if word_start && c.is_ascii_hexdigit() && b.get(i + 2) == Some(&b'-') {
+                if let Some(end) = dashed_mac(b, i) {
+                    out.push(PiiKind::Mac, i, end);
+                    i = end;
+                    continue;
+                }
+            }
+            if word_start && c.is_ascii_digit() && !preceded_by_number_part(b, i) {
+                i = chain(b, i, out);
+            }
+            while i < n && is_word(b[i]) {
+                i += 1;
+            }
+            continue;
+        }
+        if (c == b'+' || c == b'(')
+            && b.get(i + 1).is_some_and(u8::is_ascii_digit)
+            && (i == 0 || !is_word(b[i - 1]))
+        {
+            i = chain(b, i, out);
+            while i < n && is_word(b[i]) {
+                i += 1;
+            }
+            continue;
+        }
+        i += 1;
+    }
+}
+
+/// `1.5`, `v2-3`: a digit right after `digit.` or `digit-` continues an
+/// earlier number that the chain reader already judged.
+fn preceded_by_number_part(b: &[u8], i: usize) -> bool {
+    i >= 2
+        && matches!(b[i - 1], b'.' | b'-' | b'/' | b':' | b',')
+        && b[i - 2].is_ascii_alphanumeric()
+}
+
+fn dashed_mac(b: &[u8], i: usize) -> Option<usize> {
+    let t = b.get(i..i + 17)?;
+    let ok = t.iter().enumerate().all(|(k, &x)| {
+        if k % 3 == 2 {
+            x == b'-'
+        } else {
+            x.is_ascii_hexdigit()
+        }
+    });
+    let end = i + 17;
+    let glued = b.get(end).is_some_and(|&x| is_word(x) || x == b'-');
+    (ok && !glued).then_some(end)
+}
+
+/// Read the chain starting at `i` (a digit, `+` or `(`), report what it
+/// contains, and return where scanning resumes.
+fn chain(b: &[u8], i: usize, out: &mut Candidates) -> usize {
+    let n = b.len();
+    let plus = b[i] == b'+';
+    let mut pos = if plus { i + 1 } else { i };
+    let mut groups = [Group::default(); MAX_GROUPS];
+    let mut count = 0;
+    let mut digits = 0;
+    let mut sep = 0u8;
+    loop {
+        let (start, end, paren) = if b.get(pos) == Some(&b'(') {
+            let s = pos + 1;
+            let e = s + b[s.min(n)..]
+                .iter()
+                .take_while(|x| x.is_ascii_digit())
+                .count();
+            if !(2..=4).contains(&(e - s)) || b.get(e) != Some(&b')') {
+                break;
+            }
+            (s, e, true)
+        } else {
+            let e = pos + b[pos..].iter().take_while(|x| x.is_ascii_digit()).count();
+            if e == pos {
+                break;
+            }
+            (pos, e, false)
+        };
+        groups[count] = Group {
+            start,
+            end,
+            sep,
+            paren,
+        };
+        count += 1;
+        digits += end - start;
+        pos = if paren { end + 1 } else { end };
+        if count == MAX_GROUPS || digits > MAX_DIGITS {
+            break;
+        }
+        // Separator, or none right after `(415)`.
+        match b.get(pos) {
+            Some(&s @ (b' ' | b'-' | b'.'))
+                if b.get(pos + 1)
+                    .is_some_and(|&x| x.is_ascii_digit() || (x == b'(' && s == b' ')) =>
+            {
+                sep = s;
+                pos += 1;
+            }
+            Some(x) if paren && x.is_ascii_digit() => sep = b')',
+            _ => break,
+        }
+    }
+    if count == 0 {
+        return pos.max(i + 1);
+    }
+    let last = groups[count - 1];
+    let chain_end = if last.paren { last.end + 1 } else { last.end };
+    // Quick exit for the common case: a short plain number.
+    if digits < 9 && !(plus && digits >= 8) {
+        return chain_end;
+    }
+    // The last group glued to letters (`4111…1111abc`) cannot end a match.
+    let last_ok = !b.get(chain_end).is_some_and(|&x| is_word(x));
+    let usable = if last_ok { count } else { count - 1 };
+    let groups = &groups[..count];
+    let mut s = 0;
+    while s < usable {
+        let mut matched = None;
+        for e in (s + 1..=usable).rev() {
+            if let Some(kind) = classify(b, groups, s, e, plus && s == 0, i) {
+                matched = Some((kind, e));
+                break;
+            }
+        }
+        match matched {
+            Some((kind, e)) => {
+                let start = if plus && s == 0 {
+                    i
+                } else if groups[s].paren {
+                    groups[s].start - 1
+                } else {
+                    groups[s].start
+                };
+                let end = if groups[e - 1].paren {
+                    groups[e - 1].end + 1
+                } else {
+                    groups[e - 1].end
+                };
+                out.push(kind, start, end);
+                s = e;
+            }
+            None => s += 1,
+        }
+    }
+    chain_end
+}
+
+fn classify(
+    b: &[u8],
+    g: &[Group],
+    s: usize,
+    e: usize,
+    plus: bool,
+    chain_start: usize,
+) -> Option<PiiKind> {
+    let sub = &g[s..e];
+    let digits: usize = sub.iter().map(Group::len).sum();
+    let any_paren = sub.iter().any(|x| x.paren);
+    if plus {
+        return is_e164(b, sub, digits).then_some(PiiKind::Phone);
+    }
+    if !any_paren {
+        if is_ssn(b, sub) {
+            return Some(PiiKind::Ssn);
+        }
+        if (13..=19).contains(&digits)
+            && is_card(
+                b,
+                sub,
+                digits,
+                if s == 0 { chain_start } else { sub[0].start },
+            )
+        {
+            return Some(PiiKind::CreditCard);
+        }
+    }
+    (is_nanp(b, sub) || is_national(b, sub, digits)).then_some(PiiKind::Phone)
+}
+
+fn lens(sub: &[Group]) -> impl Iterator<Item = usize> + '_ {
+    sub.iter().map(Group::len)
+}
+
+fn num(b: &[u8], g: &Group) -> u32 {
+    b[g.start..g.end]
+        .iter()
+        .take(9)
+        .fold(0u32, |n, &x| n * 10 + u32::from(x - b'0'))
+}
+
+fn is_ssn(b: &[u8], sub: &[Group]) -> bool {
+    if sub.len() != 3 || !lens(sub).eq([3, 2, 4]) || sub[1].sep != b'-' || sub[2].sep != b'-' {
+        return false;
+    }
+    let area = num(b, &sub[0]);
+    area != 0 && area != 666 && area < 900 && num(b, &sub[1]) != 0 && num(b, &sub[2]) != 0
+}
+
+fn is_card(b: &[u8], sub: &[Group], digits: usize, start: usize) -> bool {
+    if sub.len() == 1 {
+        if !issuer_matches(&b[sub[0].start..sub[0].end]) || id_like_key_before(b, start) {
+            return false;
+        }
+    } else {
+        let sep = sub[1].sep;
+        if !matches!(sep, b' ' | b'-')
+            || sub
+                .iter()
+                .skip(1)
+                .any(|g| g.sep != sep || !(3..=6).contains(&g.len()))
+            || sub[0].len() != 4
+        {
+            return false;
+        }
+    }
+    luhn(
+        sub.iter().flat_map(|g| b[g.start..g.end].iter().copied()),
+        digits,
+    )
+}
+
+fn luhn(digits: impl DoubleEndedIterator<Item = u8>, _count: usize) -> bool {
+    let mut sum = 0u32;
+    for (k, d) in digits.rev().enumerate() {
+        let mut v = u32::from(d - b'0');
+        if k % 2 == 1 {
+            v *= 2;
+            if v > 9 {
+                v -= 9;
+            }
+        }
+        sum += v;
+    }
+    sum % 10 == 0
+}
+
+/// Issuer prefix and length for an unseparated card number.
+fn issuer_matches(d: &[u8]) -> bool {
+    let len = d.len();
+    let p = |k: usize| {
+        d.iter()
+            .take(k)
+            .fold(0u32, |n, &x| n * 10 + u32::from(x - b'0'))
+    };
+    match d[0] {
+        b'4' => matches!(len, 13 | 16 | 19),
+        b'5' => (51..=55).contains(&p(2)) && len == 16 || matches!(p(2), 50 | 56..=58) && len >= 13,
+        b'2' => (2221..=2720).contains(&p(4)) && len == 16,
+        b'3' => {
+            matches!(p(2), 34 | 37) && len == 15
+                || (3528..=3589).contains(&p(4)) && len >= 16
+                || ((300..=305).contains(&p(3)) || matches!(p(2), 36 | 38 | 39)) && len >= 14
+        }
+        b'6' => len >= 16 || len >= 13 && matches!(p(2), 67),
+        _ => false,
+    }
+}
+
+/// `trace_id=`, `"ts": `, `#`: the number is an identifier or a counter.
+fn id_like_key_before(b: &[u8], start: usize) -> bool {
+    let mut i = start;
+    let mut skipped = 0;
+    while i > 0 && skipped < 3 && matches!(b[i - 1], b' ' | b'=' | b':' | b'"' | b'\'' | b'#') {
+        if b[i - 1] == b'#' {
+            return true;
+        }
+        i -= 1;
+        skipped += 1;
+    }
+    let end = i;
+    while i > 0
+        && end - i < 24
+        && (b[i - 1].is_ascii_alphabetic() || b[i - 1] == b'_' || b[i - 1] == b'-')
+    {
+        i -= 1;
+    }
+    let mut buf = [0u8; 24];
+    let w = &mut buf[..end - i];
+    w.copy_from_slice(&b[i..end]);
+    w.make_ascii_lowercase();
+    const SUFFIXES: &[&[u8]] = &[
+        b"id",
+        b"ids",
+        b"ts",
+        b"time",
+        b"timestamp",
+        b"epoch",
+        b"seq",
+        b"offset",
+        b"nonce",
+        b"bytes",
+        b"size",
+        b"count",
+        b"duration",
+        b"ms",
+        b"ns",
+        b"us",
+        b"serial",
+        b"version",
+        b"span",
+        b"trace",
+    ];
+    !w.is_empty() && SUFFIXES.iter().any(|s| w.ends_with(s))
+}
+
+fn is_e164(b: &[u8], sub: &[Group], digits: usize) -> bool {
+    if !(8..=15).contains(&digits) || b[sub[0].start] == b'0' {
+        return false;
+    }
+    if b[sub[0].start] == b'1' && (sub[0].len() == 1 || sub.len() == 1) {
+        return digits == 11;
+    }
+    true
+}
+
+fn is_nanp(b: &[u8], sub: &[Group]) -> bool {
+    let core = match sub.len() {
+        3 => sub,
+        4 if sub[0].len() == 1 && b[sub[0].start] == b'1' && !sub[0].paren => &sub[1..],
+        _ => return false,
+    };
+    if !lens(core).eq([3, 3, 4]) || core[1].paren || core[2].paren {
+        return false;
+    }
+    let sep = core[2].sep;
+    let area_ok = if core[0].paren {
+        matches!(core[1].sep, b' ' | b')') && matches!(sep, b'-' | b'.' | b' ')
+    } else {
+        core[1].sep == sep
+            && matches!(sep, b'-' | b'.' | b' ')
+            && (sub.len() == 3 || sub[1].sep == sep)
+    };
+    area_ok && b[core[0].start] >= b'2' && b[core[1].start] >= b'2'
+}
+
+fn is_national(b: &[u8], sub: &[Group], digits: usize) -> bool {
+    (2..=4).contains(&sub.len())
+        && (10..=11).contains(&digits)
+        && b[sub[0].start] == b'0'
+        && (2..=5).contains(&sub[0].len())
+        && sub.iter().all(|g| g.len() >= 2 && !g.paren)
+        && matches!(sub[1].sep, b' ' | b'-')
+        && sub.iter().skip(1).all(|g| g.sep == sub[1].sep)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn found(text: &str) -> Vec<(PiiKind, &str)> {
+        let mut out = Candidates::default();
+        scan(text, &mut out);
+        out.spans
+            .iter()
+            .map(|s| (s.kind, &text[s.start..s.end]))
+            .collect()
+    }
+
+    #[test]
+    fn cards() {
+        assert_eq!(
+            found("card 4111 1111 1111 1111 ok"),
+            [(PiiKind::CreditCard, "4111 1111 1111 1111")]
+        );
+        assert_eq!(
+            found("cc=4111-1111-1111-1111,"),
+            [(PiiKind::CreditCard, "4111-1111-1111-1111")]
+        );
+        assert_eq!(
+            found("amex 378282246310005"),
+            [(PiiKind::CreditCard, "378282246310005")]
+        );
+        assert_eq!(
+            found("order 12 5555 5555 5555 4444"),
+            [(PiiKind::CreditCard, "5555 5555 5555 4444")]
+        );
+        // Luhn fails, id context, no issuer, glued.
+        assert!(
+            found(
+                "4111 1111 1111 1112 trace_id=4111111111111111 9111111111111111 4111111111111111x"
+            )
+            .is_empty()
+        );
+        assert!(found("ts 1705312245123 #4111111111111111").is_empty());
+    }
+
+    #[test]
+    fn ssn() {
+        assert_eq!(found("ssn 123-45-6789."), [(PiiKind::Ssn, "123-45-6789")]);
+        assert!(
+            found(
+                "000-12-3456 666-12-3456 900-12-3456 123-00-4567 123-45-0000 123456789 123 45 6789"
+            )
+            .is_empty()
+        );
+    }
+
+    #[test]
+    fn phones() {
+        assert_eq!(
+            found("call +1 415-555-2671 now"),
+            [(PiiKind::Phone, "+1 415-555-2671")]
+        );
+        assert_eq!(found("+14155552671"), [(PiiKind::Phone, "+14155552671")]);
+        assert_eq!(
+            found("tel: (415) 555-2671"),
+            [(PiiKind::Phone, "(415) 555-2671")]
+        );
+        assert_eq!(
+            found("415.555.2671 or 1-415-555-2671"),
+            [
+                (PiiKind::Phone, "415.555.2671"),
+                (PiiKind::Phone, "1-415-555-2671")
+            ]
+        );
+        assert_eq!(
+            found("+44 20 7946 0958"),
+            [(PiiKind::Phone, "+44 20 7946 0958")]
+        );
+        assert_eq!(
+            found("uk 020 7946 0958"),
+            [(PiiKind::Phone, "020 7946 0958")]
+        );
+        assert_eq!(
+            found("+1 (415) 555-2671"),
+            [(PiiKind::Phone, "+1 (415) 555-2671")]
+        );
+    }
+
+    #[test]
+    fn phone_rejects() {
+        assert!(
+            found("4155552671 2024-01-15 12:30:45 +0000 +00:00 1.2.3.4 115-555-2671").is_empty()
+        );
+        assert!(found("pid 12345 took 415 ms, id 9876543210123").is_empty());
+    }
+
+    #[test]
+    fn dashed_mac() {
+        assert_eq!(
+            found("mac 00-1A-2B-3C-4D-5E up"),
+            [(PiiKind::Mac, "00-1A-2B-3C-4D-5E")]
+        );
+        assert_eq!(
+            found("AA-BB-CC-DD-EE-FF"),
+            [(PiiKind::Mac, "AA-BB-CC-DD-EE-FF")]
+        );
+        assert!(found("00-1A-2B-3C-4D").is_empty());
+    }
+}
