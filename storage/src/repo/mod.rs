@@ -1,0 +1,42 @@
+//! Typed repositories, one module per table (or pair of tables).
+//!
+//! Functions take a `&Connection` (a `Transaction` derefs to one), so callers
+//! compose several of them into one transaction. Functions that must share a
+//! transaction with an audit row take `&Transaction` instead.
+
+pub mod conversations;
+pub mod credentials;
+pub mod documents;
+pub mod images;
+pub mod integrations;
+pub mod issues;
+pub mod log_files;
+pub mod messages;
+pub mod pii_spans;
+pub mod providers;
+pub mod settings;
+pub mod steps;
+pub mod timeline;
+
+use rusqlite::{Connection, Params, Row};
+
+use crate::error::Result;
+
+/// Runs a query and maps every row.
+pub(crate) fn query_all<T, P: Params>(
+    conn: &Connection,
+    sql: &str,
+    params: P,
+    map: impl FnMut(&Row<'_>) -> rusqlite::Result<T>,
+) -> Result<Vec<T>> {
+    let mut stmt = conn.prepare_cached(sql)?;
+    let rows = stmt
+        .query_map(params, map)?
+        .collect::<rusqlite::Result<Vec<T>>>()?;
+    Ok(rows)
+}
+
+/// Converts a count or length to SQLite's integer.
+pub(crate) fn to_i64(n: usize) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}

@@ -1,0 +1,150 @@
+//! The async handle on the database.
+//!
+//! rusqlite is blocking and the rest of tftsr runs on tokio, so SQLite work
+//! never runs on a runtime thread. Writes go, through a channel, to one
+//! dedicated writer thread that owns the writing connection (SQLite allows one
+//! writer at a time anyway, and one thread means no lock contention inside the
+//! process); each write is its own immediate transaction. Reads run on the
+//! blocking pool over a small set of reader connections, which WAL lets
+//! proceed while the writer commits. Connections stay open: opening one with a
+//! passphrase costs a ~100 ms key derivation.
+
+use std::panic::AssertUnwindSafe;
+use std::sync::{Arc, Mutex, mpsc};
+
+use rusqlite::{Connection, Transaction};
+use tokio::sync::oneshot;
+
+use crate::db::{Db, write_tx};
+use crate::error::{Result, StorageError};
+use crate::open::{DbConfig, open_connection};
+
+/// Reader connections kept open after use. Reads are short; more than a few
+/// at once means a burst, whose extra connections are closed afterwards.
+const IDLE_READERS: usize = 4;
+
+type Job = Box<dyn FnOnce(&mut Connection) + Send>;
+
+struct Inner {
+    jobs: Mutex<mpsc::Sender<Job>>,
+    readers: Mutex<Vec<Connection>>,
+    config: DbConfig,
+}
+
+/// Cheap to clone; all clones share one writer thread and reader pool. The
+/// writer thread ends (and its connection closes) when the last clone drops.
+#[derive(Clone)]
+pub struct Store {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("path", &self.inner.config.path)
+            .finish()
+    }
+}
+
+impl Store {
+    /// Opens and migrates the database, and starts the writer thread.
+    pub async fn open(config: DbConfig) -> Result<Self> {
+        let db = tokio::task::spawn_blocking(move || Db::open(&config))
+            .await
+            .map_err(|_| StorageError::Closed)??;
+        Self::from_db(db)
+    }
+
+    /// Wraps an already open database (its connection becomes the writer).
+    pub fn from_db(db: Db) -> Result<Self> {
+        let (conn, config) = db.into_parts();
+        let (tx, rx) = mpsc::channel::<Job>();
+        std::thread::Builder::new()
+            .name("tftsr-db-writer".into())
+            .spawn(move || writer_loop(conn, rx))
+            .map_err(|e| StorageError::io(config.path.clone(), e))?;
+        Ok(Self {
+            inner: Arc::new(Inner {
+                jobs: Mutex::new(tx),
+                readers: Mutex::new(Vec::new()),
+                config,
+            }),
+        })
+    }
+
+    pub fn config(&self) -> &DbConfig {
+        &self.inner.config
+    }
+
+    /// Runs `f` in one immediate transaction on the writer thread; commits if
+    /// it returns `Ok`, rolls back otherwise.
+    pub async fn write<R, F>(&self, f: F) -> Result<R>
+    where
+        F: FnOnce(&Transaction<'_>) -> Result<R> + Send + 'static,
+        R: Send + 'static,
+    {
+        self.with_writer(move |conn| write_tx(conn, f)).await
+    }
+
+    /// Runs `f` with the writer connection itself (no transaction opened),
+    /// for work that manages its own, such as migrations or checks.
+    pub async fn with_writer<R, F>(&self, f: F) -> Result<R>
+    where
+        F: FnOnce(&mut Connection) -> Result<R> + Send + 'static,
+        R: Send + 'static,
+    {
+        let (done_tx, done_rx) = oneshot::channel();
+        let job: Job = Box::new(move |conn| {
+            let out = std::panic::catch_unwind(AssertUnwindSafe(|| f(conn))).unwrap_or_else(|_| {
+                Err(StorageError::Invalid(
+                    "internal error: a database job panicked".into(),
+                ))
+            });
+            let _ = done_tx.send(out);
+        });
+        {
+            let jobs = self.inner.jobs.lock().map_err(|_| StorageError::Closed)?;
+            jobs.send(job).map_err(|_| StorageError::Closed)?;
+        }
+        done_rx.await.map_err(|_| StorageError::Closed)?
+    }
+
+    /// Runs `f` on a reader connection, on the blocking pool.
+    pub async fn read<R, F>(&self, f: F) -> Result<R>
+    where
+        F: FnOnce(&Connection) -> Result<R> + Send + 'static,
+        R: Send + 'static,
+    {
+        let inner = Arc::clone(&self.inner);
+        tokio::task::spawn_blocking(move || {
+            let conn = match inner
+                .readers
+                .lock()
+                .map_err(|_| StorageError::Closed)?
+                .pop()
+            {
+                Some(c) => c,
+                None => open_connection(&inner.config)?,
+            };
+            let out = f(&conn);
+            if let Ok(mut pool) = inner.readers.lock()
+                && pool.len() < IDLE_READERS
+            {
+                pool.push(conn);
+            }
+            out
+        })
+        .await
+        .map_err(|_| StorageError::Invalid("internal error: a database read panicked".into()))?
+    }
+}
+
+fn writer_loop(mut conn: Connection, jobs: mpsc::Receiver<Job>) {
+    while let Ok(job) = jobs.recv() {
+        job(&mut conn);
+    }
+    // Closing the last connection checkpoints the WAL into the main file.
+    if let Err((_, e)) = conn.close() {
+        tracing::warn!(error = %e, "closing the database");
+    }
+}

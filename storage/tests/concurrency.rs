@@ -1,0 +1,133 @@
+//! The async handle: many tasks writing at once lose nothing.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use storage::Store;
+use storage::repo::{conversations, messages};
+use storage::{Role, StorageError};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn twenty_tasks_times_500_inserts_are_all_present() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(common::raw_config(dir.path())).await.unwrap();
+    let conv = store
+        .write(|tx| {
+            let issue = storage::repo::issues::insert(
+                tx,
+                &storage::repo::issues::NewIssue {
+                    title: "load".into(),
+                    ..Default::default()
+                },
+            )?;
+            conversations::insert(tx, &issue.id, "test", "test", None)
+        })
+        .await
+        .unwrap();
+    let mut tasks = Vec::new();
+    for t in 0..20 {
+        let store = store.clone();
+        let conv = conv.id.clone();
+        tasks.push(tokio::spawn(async move {
+            for i in 0..500 {
+                let target = conv.clone();
+                store
+                    .write(move |tx| {
+                        messages::append(
+                            tx,
+                            &target,
+                            &messages::NewMessage {
+                                role: Role::User,
+                                content: format!("task {t} message {i}"),
+                                token_count: 1,
+                                tool_calls: None,
+                                tool_call_id: None,
+                            },
+                        )
+                    })
+                    .await
+                    .unwrap();
+                if i % 100 == 0 {
+                    // Reads interleave with the writes.
+                    let conv = conv.clone();
+                    store
+                        .read(move |c| messages::total_tokens(c, &conv))
+                        .await
+                        .unwrap();
+                }
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let conv_id = conv.id.clone();
+    let all = store
+        .read(move |c| messages::list(c, &conv_id))
+        .await
+        .unwrap();
+    assert_eq!(all.len(), 10_000);
+    let seqs: Vec<i64> = all.iter().map(|m| m.seq).collect();
+    assert_eq!(
+        seqs,
+        (1..=10_000).collect::<Vec<i64>>(),
+        "no gaps, no duplicates"
+    );
+    let mut contents: Vec<&str> = all.iter().map(|m| m.content.as_str()).collect();
+    contents.sort_unstable();
+    contents.dedup();
+    assert_eq!(contents.len(), 10_000);
+    // Within one task, order is kept.
+    let task3: Vec<usize> = all
+        .iter()
+        .filter_map(|m| m.content.strip_prefix("task 3 message "))
+        .map(|n| n.parse().unwrap())
+        .collect();
+    assert_eq!(task3, (0..500).collect::<Vec<usize>>());
+}
+
+#[tokio::test]
+async fn a_failed_write_rolls_back_and_the_store_keeps_working() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(common::raw_config(dir.path())).await.unwrap();
+    let err = store
+        .write(|tx| {
+            storage::repo::issues::insert(
+                tx,
+                &storage::repo::issues::NewIssue {
+                    title: "kept?".into(),
+                    ..Default::default()
+                },
+            )?;
+            Err::<(), _>(StorageError::Invalid("changed my mind".into()))
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(err.to_string(), "changed my mind");
+    assert_eq!(
+        store
+            .read(|c| storage::repo::issues::count(c))
+            .await
+            .unwrap(),
+        0
+    );
+    store
+        .write(|tx| {
+            storage::repo::issues::insert(
+                tx,
+                &storage::repo::issues::NewIssue {
+                    title: "kept".into(),
+                    ..Default::default()
+                },
+            )
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .read(|c| storage::repo::issues::count(c))
+            .await
+            .unwrap(),
+        1
+    );
+}
