@@ -104,13 +104,7 @@ async fn a_failed_write_rolls_back_and_the_store_keeps_working() {
         .await
         .unwrap_err();
     assert_eq!(err.to_string(), "changed my mind");
-    assert_eq!(
-        store
-            .read(|c| storage::repo::issues::count(c))
-            .await
-            .unwrap(),
-        0
-    );
+    assert_eq!(store.read(storage::repo::issues::count).await.unwrap(), 0);
     store
         .write(|tx| {
             storage::repo::issues::insert(
@@ -123,11 +117,5 @@ async fn a_failed_write_rolls_back_and_the_store_keeps_working() {
         })
         .await
         .unwrap();
-    assert_eq!(
-        store
-            .read(|c| storage::repo::issues::count(c))
-            .await
-            .unwrap(),
-        1
-    );
+    assert_eq!(store.read(storage::repo::issues::count).await.unwrap(), 1);
 }
