@@ -1,1 +1,382 @@
-//! Token counting.
+//! Token counting with the model family's BPE (tiktoken), and default context
+//! windows.
+//!
+//! - `o200k_base` for OpenAI's gpt-4o / chatgpt-4o / gpt-4.1 / gpt-4.5 /
+//!   gpt-5 / o1 / o3 / o4 / gpt-oss families, `cl100k_base` for everything
+//!   else. Local models have their own tokenizers; cl100k is a close enough
+//!   estimate for budgeting (within ~10–15% for Llama/Qwen/Mistral on English
+//!   text), and the context budget keeps a margin for that.
+//! - Each BPE is built once per process (building one takes ~100 ms) and
+//!   shared.
+//! - Counting never panics: tiktoken's regex can fail on pathological input
+//!   (a megabyte of one repeated character, as in a log of `=====` rulers),
+//!   so long text is counted in slices cut at line breaks, and a failure
+//!   falls back to a bytes/4 estimate.
+//!
+//! Per-message counts follow OpenAI's published recipe for chat models
+//! ("every message is `<|start|>{role}\n{content}<|end|>\n`"): the content's
+//! tokens plus [`MESSAGE_OVERHEAD_TOKENS`]. Tool calls add their name and
+//! arguments plus [`TOOL_CALL_OVERHEAD_TOKENS`] each; the exact rendering of
+//! tool calls is not published, so that part is an estimate.
+
+use std::sync::OnceLock;
+
+use tiktoken_rs::CoreBPE;
+
+use crate::llm::{ToolSpec, WireMessage};
+
+/// Framing tokens of one chat message: start, role, separator and end
+/// markers (3 per OpenAI's recipe) plus the role name (1).
+pub const MESSAGE_OVERHEAD_TOKENS: usize = 4;
+
+/// Framing of one tool call inside an assistant message (type, id, the
+/// function wrapper); an estimate, as OpenAI does not publish the rendering.
+pub const TOOL_CALL_OVERHEAD_TOKENS: usize = 8;
+
+/// Tokens the server adds to prime the reply (`<|start|>assistant<|message|>`).
+pub const REPLY_PRIMING_TOKENS: usize = 3;
+
+/// Context window assumed for a model we do not recognise. Small on purpose:
+/// local servers (Ollama's default `num_ctx` among them) often run with a
+/// few thousand tokens whatever the model could do; callers that know
+/// better override it.
+pub const DEFAULT_CONTEXT_WINDOW: usize = 8_192;
+
+/// Text longer than this is counted in slices (cut at a line break when one
+/// is near) so that tiktoken's regex never sees a huge single run.
+const SLICE_BYTES: usize = 8 * 1024;
+
+/// The two BPE encodings we use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Encoding {
+    O200kBase,
+    Cl100kBase,
+}
+
+/// The model name reduced to its family: lower case, without a provider
+/// prefix (`openai/`, `azure/`, `ollama/`) or an Ollama tag (`:8b`).
+pub fn model_family_name(model: &str) -> String {
+    let lower = model.trim().to_ascii_lowercase();
+    let without_prefix = lower.rsplit('/').next().unwrap_or(lower.as_str());
+    let without_tag = without_prefix.split(':').next().unwrap_or(without_prefix);
+    without_tag.to_owned()
+}
+
+/// Which BPE the model uses.
+pub fn encoding_for(model: &str) -> Encoding {
+    let family = model_family_name(model);
+    let o200k = [
+        "gpt-4o",
+        "chatgpt-4o",
+        "gpt-4.1",
+        "gpt-4.5",
+        "gpt-5",
+        "gpt-oss",
+        "o1",
+        "o3",
+        "o4",
+    ];
+    if o200k.iter().any(|prefix| family.starts_with(prefix)) {
+        Encoding::O200kBase
+    } else {
+        Encoding::Cl100kBase
+    }
+}
+
+fn bpe(encoding: Encoding) -> Option<&'static CoreBPE> {
+    static O200K: OnceLock<Option<CoreBPE>> = OnceLock::new();
+    static CL100K: OnceLock<Option<CoreBPE>> = OnceLock::new();
+    let cell = match encoding {
+        Encoding::O200kBase => &O200K,
+        Encoding::Cl100kBase => &CL100K,
+    };
+    cell.get_or_init(|| {
+        let built = match encoding {
+            Encoding::O200kBase => tiktoken_rs::o200k_base(),
+            Encoding::Cl100kBase => tiktoken_rs::cl100k_base(),
+        };
+        built
+            .map_err(|error| tracing::warn!(%error, ?encoding, "tokenizer unavailable; estimating"))
+            .ok()
+    })
+    .as_ref()
+}
+
+/// The estimate used when the tokenizer is unavailable or fails.
+fn estimate(text: &str) -> usize {
+    text.len().div_ceil(4)
+}
+
+fn count_slice(bpe: &CoreBPE, slice: &str) -> usize {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        bpe.encode_ordinary(slice).len()
+    }))
+    .unwrap_or_else(|_| estimate(slice))
+}
+
+/// Splits `text` into slices of at most about [`SLICE_BYTES`], preferring to
+/// cut just after a newline, else after whitespace, else at a char boundary.
+fn slices(text: &str) -> impl Iterator<Item = &str> {
+    let mut rest = text;
+    std::iter::from_fn(move || {
+        if rest.is_empty() {
+            return None;
+        }
+        if rest.len() <= SLICE_BYTES {
+            let slice = rest;
+            rest = "";
+            return Some(slice);
+        }
+        let mut limit = SLICE_BYTES;
+        while !rest.is_char_boundary(limit) {
+            limit -= 1;
+        }
+        let window = &rest[..limit];
+        let cut = window
+            .rfind('\n')
+            .map(|i| i + 1)
+            .or_else(|| window.rfind(char::is_whitespace).map(|i| i + 1))
+            .filter(|&cut| cut > SLICE_BYTES / 2 && rest.is_char_boundary(cut))
+            .unwrap_or(limit);
+        let (slice, tail) = rest.split_at(cut);
+        rest = tail;
+        Some(slice)
+    })
+}
+
+/// Tokens of `text` under `model`'s encoding.
+pub fn count_text(model: &str, text: &str) -> usize {
+    if text.is_empty() {
+        return 0;
+    }
+    match bpe(encoding_for(model)) {
+        Some(bpe) => slices(text).map(|slice| count_slice(bpe, slice)).sum(),
+        None => estimate(text),
+    }
+}
+
+/// Tokens one message costs in a request: content, tool calls (name and
+/// arguments) and the fixed framing (see the module docs).
+pub fn count_message(model: &str, message: &WireMessage) -> usize {
+    let mut total = MESSAGE_OVERHEAD_TOKENS + count_text(model, message.content());
+    match message {
+        WireMessage::Assistant { tool_calls, .. } => {
+            for call in tool_calls {
+                total += TOOL_CALL_OVERHEAD_TOKENS
+                    + count_text(model, &call.name)
+                    + count_text(model, &call.arguments);
+            }
+        }
+        WireMessage::Tool { tool_call_id, .. } => {
+            total += count_text(model, tool_call_id);
+        }
+        WireMessage::System { .. } | WireMessage::User { .. } => {}
+    }
+    total
+}
+
+/// Tokens the tool schemas cost (their JSON text; servers render them into
+/// the prompt in a similar size).
+pub fn count_tools(model: &str, tools: &[ToolSpec]) -> usize {
+    tools
+        .iter()
+        .map(|tool| {
+            let parameters = serde_json::to_string(&tool.parameters).unwrap_or_default();
+            TOOL_CALL_OVERHEAD_TOKENS
+                + count_text(model, &tool.name)
+                + count_text(model, &tool.description)
+                + count_text(model, &parameters)
+        })
+        .sum()
+}
+
+/// Tokens of a whole request: messages, tools and reply priming.
+pub fn count_request(model: &str, messages: &[WireMessage], tools: &[ToolSpec]) -> usize {
+    messages
+        .iter()
+        .map(|message| count_message(model, message))
+        .sum::<usize>()
+        + count_tools(model, tools)
+        + REPLY_PRIMING_TOKENS
+}
+
+/// The context window we assume for `model` when the caller does not know
+/// better (providers' published sizes; local families at their trained size).
+pub fn context_window_for(model: &str) -> usize {
+    let family = model_family_name(model);
+    let f = family.as_str();
+    let starts = |prefix: &str| f.starts_with(prefix);
+    if starts("gpt-4.1") {
+        1_047_576
+    } else if starts("gpt-5") {
+        400_000
+    } else if starts("o1-mini") || starts("o1-preview") {
+        128_000
+    } else if starts("o1") || starts("o3") || starts("o4") {
+        200_000
+    } else if starts("gpt-4o") || starts("chatgpt-4o") || starts("gpt-4.5") || starts("gpt-oss") {
+        128_000
+    } else if starts("gpt-4-turbo") || starts("gpt-4-1106") || starts("gpt-4-0125") {
+        128_000
+    } else if starts("gpt-4-32k") {
+        32_768
+    } else if starts("gpt-4") {
+        8_192
+    } else if starts("gpt-3.5") {
+        16_385
+    } else if starts("claude") {
+        200_000
+    } else if starts("gemini") {
+        1_048_576
+    } else if starts("llama3.1")
+        || starts("llama3.2")
+        || starts("llama3.3")
+        || starts("llama-3.1")
+        || starts("llama-3.2")
+        || starts("llama-3.3")
+        || starts("gemma3")
+        || starts("gemma-3")
+        || starts("deepseek")
+        || starts("mistral-large")
+        || starts("mistral-nemo")
+        || starts("qwen3")
+    {
+        131_072
+    } else if starts("qwen2.5") || starts("qwen2") || starts("mistral") || starts("mixtral") {
+        32_768
+    } else if starts("llama3") || starts("llama-3") || starts("gemma") {
+        8_192
+    } else {
+        DEFAULT_CONTEXT_WINDOW
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::llm::ToolCall;
+
+    const SAMPLE: &str = "The database primary failed over at 03:12 UTC; replication lag \
+                          spiked to 45 s and the API returned HTTP 503 for 7 minutes. 日本語も.";
+
+    #[test]
+    fn counts_equal_tiktoken() {
+        let o200k = tiktoken_rs::o200k_base().unwrap();
+        let cl100k = tiktoken_rs::cl100k_base().unwrap();
+        assert_eq!(
+            count_text("gpt-4o", SAMPLE),
+            o200k.encode_ordinary(SAMPLE).len()
+        );
+        assert_eq!(
+            count_text("gpt-4", SAMPLE),
+            cl100k.encode_ordinary(SAMPLE).len()
+        );
+        assert_ne!(
+            o200k.encode_ordinary(SAMPLE).len(),
+            cl100k.encode_ordinary(SAMPLE).len(),
+            "the sample must tell the encodings apart"
+        );
+        assert_eq!(count_text("gpt-4o", ""), 0);
+    }
+
+    #[test]
+    fn family_selection() {
+        for model in [
+            "gpt-4o",
+            "gpt-4o-mini-2024-07-18",
+            "chatgpt-4o-latest",
+            "gpt-4.1-nano",
+            "o1",
+            "o3-mini",
+            "o4-mini",
+            "gpt-5",
+            "gpt-5-mini",
+            "openai/gpt-4o",
+            "GPT-4O",
+            "gpt-oss:20b",
+        ] {
+            assert_eq!(encoding_for(model), Encoding::O200kBase, "{model}");
+        }
+        for model in [
+            "gpt-4",
+            "gpt-4-turbo",
+            "gpt-3.5-turbo",
+            "llama3.1:8b",
+            "qwen2.5",
+            "mistral",
+            "",
+        ] {
+            assert_eq!(encoding_for(model), Encoding::Cl100kBase, "{model}");
+        }
+    }
+
+    #[test]
+    fn long_and_pathological_text_is_counted_without_panicking() {
+        let ruler = "=".repeat(300_000);
+        let count = count_text("gpt-4o", &ruler);
+        assert!(count > 0 && count < ruler.len(), "{count}");
+        let lines = "error: disk full on /var\n".repeat(2_000);
+        let exact = tiktoken_rs::cl100k_base()
+            .unwrap()
+            .encode_ordinary(&lines)
+            .len();
+        // Cuts fall on line breaks, so the sum stays (almost) exact.
+        let counted = count_text("gpt-4", &lines);
+        assert!(
+            counted.abs_diff(exact) <= exact / 100,
+            "{counted} vs {exact}"
+        );
+    }
+
+    #[test]
+    fn slices_cover_the_text_exactly() {
+        let text = format!("{}\n{}", "é".repeat(10_000), "x".repeat(20_000));
+        let joined: String = slices(&text).collect();
+        assert_eq!(joined, text);
+        assert!(slices(&text).all(|s| s.len() <= SLICE_BYTES));
+    }
+
+    #[test]
+    fn message_counts_add_overhead_and_tool_calls() {
+        let user = WireMessage::user(SAMPLE);
+        assert_eq!(
+            count_message("gpt-4o", &user),
+            count_text("gpt-4o", SAMPLE) + MESSAGE_OVERHEAD_TOKENS
+        );
+        let call = ToolCall {
+            id: "call_1".into(),
+            name: "get_issue".into(),
+            arguments: "{\"id\":\"42\"}".into(),
+        };
+        let assistant = WireMessage::assistant_with_tools("", vec![call.clone()]);
+        assert_eq!(
+            count_message("gpt-4o", &assistant),
+            MESSAGE_OVERHEAD_TOKENS
+                + TOOL_CALL_OVERHEAD_TOKENS
+                + count_text("gpt-4o", &call.name)
+                + count_text("gpt-4o", &call.arguments)
+        );
+        let total = count_request("gpt-4o", &[user.clone(), assistant.clone()], &[]);
+        assert_eq!(
+            total,
+            count_message("gpt-4o", &user)
+                + count_message("gpt-4o", &assistant)
+                + REPLY_PRIMING_TOKENS
+        );
+    }
+
+    #[test]
+    fn context_windows() {
+        assert_eq!(context_window_for("gpt-4o-mini"), 128_000);
+        assert_eq!(context_window_for("gpt-4.1"), 1_047_576);
+        assert_eq!(context_window_for("o3"), 200_000);
+        assert_eq!(context_window_for("gpt-5"), 400_000);
+        assert_eq!(context_window_for("gpt-4"), 8_192);
+        assert_eq!(context_window_for("ollama/llama3.1:8b"), 131_072);
+        assert_eq!(context_window_for("qwen2.5:7b"), 32_768);
+        assert_eq!(
+            context_window_for("some-local-model"),
+            DEFAULT_CONTEXT_WINDOW
+        );
+    }
+}
