@@ -1,1 +1,127 @@
-fn main() {}
+//! Throughput and accuracy on a generated corpus (see `pii::corpus`).
+//!
+//! ```text
+//! cargo bench -p pii --features corpus --bench throughput -- [MB] [SEED]
+//! ```
+//!
+//! Runs on one thread. Prints MB/s for `detect`, `redact` and
+//! `redact_stream`, then precision and recall per kind against the planted
+//! values, and a few false positives / misses for inspection.
+
+use std::hint::black_box;
+use std::time::Instant;
+
+use pii::corpus::{self, Corpus};
+use pii::{Detector, RedactionMap, StreamOptions};
+
+fn main() {
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with("--"))
+        .collect();
+    let mb: usize = args.first().and_then(|a| a.parse().ok()).unwrap_or(64);
+    let seed: u64 = args.get(1).and_then(|a| a.parse().ok()).unwrap_or(42);
+    let t = Instant::now();
+    let corpus: Corpus = corpus::generate(seed, mb << 20);
+    let len = corpus.text.len() as f64 / 1e6;
+    println!(
+        "corpus: {:.1} MB, {} lines, {} planted values (seed {seed}, generated in {:.1}s)",
+        len,
+        corpus.text.lines().count(),
+        corpus.planted.len(),
+        t.elapsed().as_secs_f64()
+    );
+    let detector = Detector::new();
+
+    let rate = |label: &str, runs: usize, f: &mut dyn FnMut()| {
+        f();
+        let mut best = f64::MAX;
+        for _ in 0..runs {
+            let t = Instant::now();
+            f();
+            best = best.min(t.elapsed().as_secs_f64());
+        }
+        println!(
+            "{label:<14} {:>8.1} MB/s  (best of {runs}: {:.3}s)",
+            len / best,
+            best
+        );
+    };
+
+    let mut spans = Vec::new();
+    rate("detect", 5, &mut || {
+        spans = black_box(detector.detect(black_box(&corpus.text)))
+    });
+    if std::env::var_os("PII_BENCH_DETECT_ONLY").is_some() {
+        return;
+    }
+    rate("redact", 3, &mut || {
+        let mut map = RedactionMap::new();
+        black_box(detector.redact(black_box(&corpus.text), &mut map));
+    });
+    rate("redact_stream", 3, &mut || {
+        let mut map = RedactionMap::new();
+        let mut out = Vec::with_capacity(corpus.text.len() + (1 << 20));
+        let options = StreamOptions {
+            collect_spans: false,
+            ..StreamOptions::default()
+        };
+        let report = detector.redact_stream(corpus.text.as_bytes(), &mut out, &mut map, options);
+        black_box((report.is_ok(), out.len()));
+    });
+
+    let score = corpus::score(&corpus, &spans);
+    println!(
+        "\n{:<16} {:>9} {:>9} {:>9} {:>10} {:>8}",
+        "kind", "planted", "detected", "found", "precision", "recall"
+    );
+    for (kind, k) in &score.per_kind {
+        let p = if k.detected == 0 {
+            1.0
+        } else {
+            k.correct as f64 / k.detected as f64
+        };
+        let r = if k.planted == 0 {
+            1.0
+        } else {
+            k.found as f64 / k.planted as f64
+        };
+        println!(
+            "{:<16} {:>9} {:>9} {:>9} {:>10.4} {:>8.4}",
+            kind.as_str(),
+            k.planted,
+            k.detected,
+            k.found,
+            p,
+            r
+        );
+    }
+    println!(
+        "\nprecision {:.5}  recall {:.5}",
+        score.precision(),
+        score.recall()
+    );
+    let show = |s: usize, e: usize| {
+        let a = corpus.text.floor_char_boundary(s.saturating_sub(40));
+        let b = corpus
+            .text
+            .ceil_char_boundary((e + 40).min(corpus.text.len()));
+        corpus.text[a..b].replace('\n', "⏎")
+    };
+    for fp in score.false_positives.iter().take(12) {
+        println!(
+            "FP {:<14} {:?} in …{}…",
+            fp.kind.as_str(),
+            &corpus.text[fp.start..fp.end],
+            show(fp.start, fp.end)
+        );
+    }
+    for m in score.missed.iter().take(12) {
+        println!(
+            "MISS {:<12} {:?} in …{}…",
+            m.kind.as_str(),
+            &corpus.text[m.start..m.end],
+            show(m.start, m.end)
+        );
+    }
+}

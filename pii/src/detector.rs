@@ -7,7 +7,7 @@ use std::sync::OnceLock;
 use aho_corasick::{AhoCorasick, MatchKind};
 
 use crate::map::{MapEntry, RedactionMap};
-use crate::scan::keyword::{self, KeywordState, PATTERNS};
+use crate::scan::keyword::{self, KeywordState, Trigger};
 use crate::scan::{Candidates, colon, dotted, email, numeric};
 use crate::span::{RedactedSpan, Span};
 use crate::sweep::Sweeper;
@@ -18,6 +18,8 @@ use crate::sweep::Sweeper;
 #[derive(Debug, Clone)]
 pub struct Detector {
     keywords: KeywordMatcher,
+    /// Trigger of each keyword pattern, by pattern id.
+    triggers: Vec<(String, Trigger)>,
 }
 
 #[derive(Debug, Clone)]
@@ -57,15 +59,15 @@ impl Default for Detector {
 impl Detector {
     /// Compile the detector (about a millisecond; do it once).
     pub fn new() -> Self {
+        let triggers = keyword::patterns();
         let keywords = match AhoCorasick::builder()
-            .ascii_case_insensitive(true)
             .match_kind(MatchKind::LeftmostLongest)
-            .build(PATTERNS.iter().map(|(p, _)| p))
+            .build(triggers.iter().map(|(p, _)| p))
         {
             Ok(ac) => KeywordMatcher::Automaton(ac),
             Err(_) => KeywordMatcher::Naive,
         };
-        Detector { keywords }
+        Detector { keywords, triggers }
     }
 
     /// A process-wide detector, compiled on first use.
@@ -108,9 +110,7 @@ impl Detector {
         for s in &spans {
             map.assign(s.kind, s.text(text));
         }
-        if let Some(sweeper) = map.sweeper() {
-            sweeper.apply(text, &mut spans);
-        }
+        map.sweeper().apply(text, &mut spans);
         Plan {
             spans,
             open_block: candidates.open_block,
@@ -131,13 +131,13 @@ impl Detector {
         match &self.keywords {
             KeywordMatcher::Automaton(ac) => {
                 for m in ac.find_iter(text) {
-                    if let Some(&(_, trigger)) = PATTERNS.get(m.pattern().as_usize()) {
+                    if let Some(&(_, trigger)) = self.triggers.get(m.pattern().as_usize()) {
                         keyword::on_match(text, m.start(), m.end(), trigger, &mut state, out);
                     }
                 }
             }
             KeywordMatcher::Naive => {
-                for (start, end, trigger) in naive_keyword_matches(text) {
+                for (start, end, trigger) in naive_keyword_matches(text, &self.triggers) {
                     keyword::on_match(text, start, end, trigger, &mut state, out);
                 }
             }
@@ -161,15 +161,16 @@ fn punctuation_pass(text: &str, out: &mut Candidates) {
     }
 }
 
-/// Leftmost-longest keyword matches by substring search over an ASCII
-/// lower-cased copy (same byte offsets).
-fn naive_keyword_matches(text: &str) -> Vec<(usize, usize, keyword::Trigger)> {
-    let lower = text.to_ascii_lowercase();
-    let mut all: Vec<(usize, usize, keyword::Trigger)> = PATTERNS
+/// Leftmost-longest keyword matches by plain substring search.
+fn naive_keyword_matches(
+    text: &str,
+    patterns: &[(String, Trigger)],
+) -> Vec<(usize, usize, Trigger)> {
+    let mut all: Vec<(usize, usize, Trigger)> = patterns
         .iter()
-        .flat_map(|&(p, t)| {
-            memchr::memmem::find_iter(lower.as_bytes(), p.as_bytes())
-                .map(move |s| (s, s + p.len(), t))
+        .flat_map(|(p, t)| {
+            memchr::memmem::find_iter(text.as_bytes(), p.as_bytes())
+                .map(move |s| (s, s + p.len(), *t))
         })
         .collect();
     all.sort_unstable_by_key(|&(s, e, _)| (s, std::cmp::Reverse(e)));
@@ -186,13 +187,34 @@ fn naive_keyword_matches(text: &str) -> Vec<(usize, usize, keyword::Trigger)> {
 
 /// Settle overlaps: the more specific kind wins, then the longer span, then
 /// the earlier start. Returns non-overlapping spans sorted by start.
+///
+/// Candidates are split into clusters of transitively overlapping spans;
+/// most clusters have one member and are taken as they are.
 pub(crate) fn resolve(mut candidates: Vec<Span>) -> Vec<Span> {
     candidates.sort_unstable_by_key(|s| (s.start, std::cmp::Reverse(s.end), s.kind));
     candidates.dedup();
-    if candidates.windows(2).all(|w| w[0].end <= w[1].start) {
-        return candidates;
+    let mut out = Vec::with_capacity(candidates.len());
+    let mut i = 0;
+    while i < candidates.len() {
+        let mut j = i + 1;
+        let mut end = candidates[i].end;
+        while j < candidates.len() && candidates[j].start < end {
+            end = end.max(candidates[j].end);
+            j += 1;
+        }
+        if j == i + 1 {
+            out.push(candidates[i]);
+        } else {
+            settle(&mut candidates[i..j], &mut out);
+        }
+        i = j;
     }
-    candidates.sort_unstable_by(|a, b| {
+    out
+}
+
+/// Greedy by precedence within one cluster of overlapping candidates.
+fn settle(cluster: &mut [Span], out: &mut Vec<Span>) {
+    cluster.sort_unstable_by(|a, b| {
         b.kind
             .specificity()
             .cmp(&a.kind.specificity())
@@ -200,18 +222,32 @@ pub(crate) fn resolve(mut candidates: Vec<Span>) -> Vec<Span> {
             .then(a.start.cmp(&b.start))
             .then(a.kind.cmp(&b.kind))
     });
-    let mut accepted: BTreeMap<usize, usize> = BTreeMap::new();
-    candidates.retain(|c| {
-        if let Some((_, &end)) = accepted.range(..c.end).next_back() {
-            if end > c.start {
-                return false;
+    let first = out.len();
+    // Small clusters: a linear check is fastest. Large ones (adversarial
+    // input) use an ordered map so the work stays O(n log n).
+    if cluster.len() <= 32 {
+        for c in cluster.iter() {
+            if out[first..]
+                .iter()
+                .all(|a| a.end <= c.start || a.start >= c.end)
+            {
+                out.push(*c);
             }
         }
-        accepted.insert(c.start, c.end);
-        true
-    });
-    candidates.sort_unstable_by_key(|s| s.start);
-    candidates
+    } else {
+        let mut accepted: BTreeMap<usize, usize> = BTreeMap::new();
+        for c in cluster.iter() {
+            let free = accepted
+                .range(..c.end)
+                .next_back()
+                .is_none_or(|(_, &end)| end <= c.start);
+            if free {
+                accepted.insert(c.start, c.end);
+                out.push(*c);
+            }
+        }
+    }
+    out[first..].sort_unstable_by_key(|s| s.start);
 }
 
 /// Write `text[range]` with `spans` (sorted, inside `range`) replaced by
@@ -258,16 +294,14 @@ mod tests {
 
     #[test]
     fn naive_keyword_search_agrees_with_the_automaton() {
-        let Detector {
-            keywords: KeywordMatcher::Automaton(ac),
-        } = Detector::new()
-        else {
+        let detector = Detector::new();
+        let KeywordMatcher::Automaton(ac) = &detector.keywords else {
             panic!("automaton expected");
         };
         let text =
-            "Password=x AKIA token: eyJ sk-1 bearer -----BEGIN https://u:p@h passkey authorization";
+            "Password=x AKIA TOKEN: eyJ sk-1 Bearer -----BEGIN https://u:p@h passkey authorization";
         let from_ac: Vec<_> = ac.find_iter(text).map(|m| (m.start(), m.end())).collect();
-        let naive: Vec<_> = naive_keyword_matches(text)
+        let naive: Vec<_> = naive_keyword_matches(text, &detector.triggers)
             .into_iter()
             .map(|(s, e, _)| (s, e))
             .collect();

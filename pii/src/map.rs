@@ -42,9 +42,8 @@ pub struct RedactionMap {
     by_token: HashMap<String, usize>,
     /// Highest number used per kind.
     counters: Vec<u32>,
-    /// Compiled context secrets, rebuilt lazily when one is added.
-    sweeper: Option<Sweeper>,
-    sweeper_stale: bool,
+    /// The context secrets, for sweeping later texts.
+    sweeper: Sweeper,
 }
 
 impl Default for RedactionMap {
@@ -69,8 +68,7 @@ impl RedactionMap {
             by_value: vec![HashMap::new(); PiiKind::ALL.len()],
             by_token: HashMap::new(),
             counters: vec![0; PiiKind::ALL.len()],
-            sweeper: None,
-            sweeper_stale: false,
+            sweeper: Sweeper::default(),
         }
     }
 
@@ -104,9 +102,7 @@ impl RedactionMap {
 
     fn insert(&mut self, entry: MapEntry) {
         let i = self.entries.len();
-        if entry.kind.is_context_secret() {
-            self.sweeper_stale = true;
-        }
+        self.sweeper.add(entry.kind, &entry.original);
         self.by_value[entry.kind.index()].insert(entry.original.clone(), i);
         self.by_token.insert(entry.token.clone(), i);
         self.entries.push(entry);
@@ -183,14 +179,9 @@ impl RedactionMap {
         out
     }
 
-    /// The sweeper for this map's context secrets, rebuilt if stale.
-    pub(crate) fn sweeper(&mut self) -> Option<&Sweeper> {
-        if self.sweeper_stale {
-            self.sweeper =
-                Sweeper::build(self.entries.iter().map(|e| (e.kind, e.original.as_str())));
-            self.sweeper_stale = false;
-        }
-        self.sweeper.as_ref()
+    /// The sweeper for this map's context secrets.
+    pub(crate) fn sweeper(&self) -> &Sweeper {
+        &self.sweeper
     }
 }
 

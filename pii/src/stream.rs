@@ -68,7 +68,9 @@ pub struct StreamOptions<'a> {
     pub collect_spans: bool,
     /// Refuse input that [`crate::sniff_binary`] judges binary.
     pub refuse_binary: bool,
-    progress: Option<Box<dyn FnMut(u64) + 'a>>,
+    /// Called with the number of input bytes fully processed after every
+    /// round (for progress bars); see [`StreamOptions::on_progress`].
+    pub progress: Option<Box<dyn FnMut(u64) + 'a>>,
 }
 
 impl Default for StreamOptions<'_> {

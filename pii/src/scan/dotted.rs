@@ -20,7 +20,7 @@
 //!   reversed-domain hosts (`com.example.app`) are not flagged.
 //! * MAC (dotted): three groups of four hex digits with at least one digit.
 
-use super::{Candidates, char_at, char_before, tld};
+use super::{CLASS, Candidates, RUN, char_at, char_before, tld};
 use crate::kind::PiiKind;
 
 /// Longest dotted word examined; longer ones are not host names (253 is the
@@ -39,41 +39,35 @@ const JAVA_ROOTS: &[&str] = &[
     "kotlinx", "scala", "groovy", "dagger", "lombok", "reactor", "akka",
 ];
 
-fn is_run_char(c: char) -> bool {
-    c.is_ascii_alphanumeric()
-        || matches!(c, '-' | '_' | '.')
-        || (!c.is_ascii() && c.is_alphanumeric())
-}
-
 /// The dotted word around the `.` at `dot`.
 fn word_around(text: &str, dot: usize) -> (usize, usize) {
     let b = text.as_bytes();
     let mut s = dot;
-    while dot - s < MAX_WORD {
-        if s > 0 && b[s - 1].is_ascii() {
-            if is_run_char(b[s - 1] as char) {
-                s -= 1;
-                continue;
-            }
+    while dot - s < MAX_WORD && s > 0 {
+        let x = b[s - 1];
+        if CLASS[x as usize] & RUN != 0 {
+            s -= 1;
+        } else if x < 0x80 {
             break;
-        }
-        match char_before(text, s) {
-            Some(c) if is_run_char(c) => s -= c.len_utf8(),
-            _ => break,
+        } else {
+            match char_before(text, s) {
+                Some(c) if c.is_alphanumeric() => s -= c.len_utf8(),
+                _ => break,
+            }
         }
     }
     let mut e = dot + 1;
-    while e - s < MAX_WORD * 2 {
-        if e < b.len() && b[e].is_ascii() {
-            if is_run_char(b[e] as char) {
-                e += 1;
-                continue;
-            }
+    while e - s < MAX_WORD * 2 && e < b.len() {
+        let x = b[e];
+        if CLASS[x as usize] & RUN != 0 {
+            e += 1;
+        } else if x < 0x80 {
             break;
-        }
-        match char_at(text, e) {
-            Some(c) if is_run_char(c) => e += c.len_utf8(),
-            _ => break,
+        } else {
+            match char_at(text, e) {
+                Some(c) if c.is_alphanumeric() => e += c.len_utf8(),
+                _ => break,
+            }
         }
     }
     (s, e)
@@ -116,7 +110,8 @@ pub(crate) fn dotted_at(text: &str, dot: usize, out: &mut Candidates) -> usize {
         return run_end;
     }
     if count == 4 && labels.iter().all(|&(a, z)| is_octet(&b[a..z])) {
-        if !in_version_context(b, s) {
+        // 0.0.0.0 is "any address", never a host.
+        if !in_version_context(b, s) && &b[s..e] != b"0.0.0.0" {
             out.push(PiiKind::Ipv4, s, e);
         }
     } else if count == 3

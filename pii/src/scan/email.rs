@@ -31,7 +31,9 @@ fn is_label_char(c: char) -> bool {
 }
 
 /// Look for an address around the `@` at byte `at`; returns where scanning
-/// may resume.
+/// may resume (just past the `@`: the domain's dots still get examined, so
+/// that the host stays redacted when a more specific span — the
+/// credentials of `scheme://user:pass@host` — takes the e-mail's place).
 pub(crate) fn email_at(text: &str, at: usize, out: &mut Candidates) -> usize {
     let b = text.as_bytes();
     let mut start = at;
@@ -47,13 +49,10 @@ pub(crate) fn email_at(text: &str, at: usize, out: &mut Candidates) -> usize {
     if start == at || b[at - 1] == b'.' {
         return at + 1;
     }
-    match domain_end(text, at + 1) {
-        Some(end) => {
-            out.push(PiiKind::Email, start, end);
-            end
-        }
-        None => at + 1,
+    if let Some(end) = domain_end(text, at + 1) {
+        out.push(PiiKind::Email, start, end);
     }
+    at + 1
 }
 
 /// End of a valid e-mail domain starting at `start`, if there is one.

@@ -57,9 +57,14 @@ pub(crate) enum Trigger {
     Scheme,
 }
 
-/// The patterns of the keyword pass (matched ASCII-case-insensitively;
-/// handlers re-check case where it matters).
-pub(crate) const PATTERNS: &[(&str, Trigger)] = &[
+/// The words and prefixes of the keyword pass. Key words and `bearer` are
+/// matched in three spellings (`password`, `Password`, `PASSWORD`), which
+/// covers snake, kebab, camel and screaming case (`dbPassword`,
+/// `X-Api-Key`, `PGPASSWORD`); prefixes are case-sensitive by nature. Keeping
+/// the search case-sensitive and under 64 patterns lets Aho-Corasick use its
+/// SIMD prefilter, which is most of this crate's speed. Limit: a key in
+/// odd mixed case (`PassWord`) is not recognised.
+const WORDS: &[(&str, Trigger)] = &[
     ("pass", Trigger::Key),
     ("pwd", Trigger::Key),
     ("secret", Trigger::Key),
@@ -69,14 +74,17 @@ pub(crate) const PATTERNS: &[(&str, Trigger)] = &[
     ("credential", Trigger::Key),
     ("signature", Trigger::Key),
     ("bearer", Trigger::Bearer),
-    ("akia", Trigger::Aws),
-    ("asia", Trigger::Aws),
-    ("aroa", Trigger::Aws),
-    ("aida", Trigger::Aws),
-    ("agpa", Trigger::Aws),
-    ("anpa", Trigger::Aws),
-    ("anva", Trigger::Aws),
-    ("aipa", Trigger::Aws),
+];
+
+const PREFIXES: &[(&str, Trigger)] = &[
+    ("AKIA", Trigger::Aws),
+    ("ASIA", Trigger::Aws),
+    ("AROA", Trigger::Aws),
+    ("AIDA", Trigger::Aws),
+    ("AGPA", Trigger::Aws),
+    ("ANPA", Trigger::Aws),
+    ("ANVA", Trigger::Aws),
+    ("AIPA", Trigger::Aws),
     ("ghp_", Trigger::Github),
     ("gho_", Trigger::Github),
     ("ghu_", Trigger::Github),
@@ -89,10 +97,24 @@ pub(crate) const PATTERNS: &[(&str, Trigger)] = &[
     ("xoxr-", Trigger::Slack),
     ("xoxs-", Trigger::Slack),
     ("sk-", Trigger::Openai),
-    ("eyj", Trigger::Jwt),
-    ("-----begin", Trigger::PrivateKey),
+    ("eyJ", Trigger::Jwt),
+    ("-----BEGIN ", Trigger::PrivateKey),
     ("://", Trigger::Scheme),
 ];
+
+/// Every pattern of the keyword pass with its trigger, in pattern-id order.
+pub(crate) fn patterns() -> Vec<(String, Trigger)> {
+    let mut out = Vec::new();
+    for &(w, t) in WORDS {
+        let mut cap = w.to_owned();
+        cap[..1].make_ascii_uppercase();
+        out.push((w.to_owned(), t));
+        out.push((cap, t));
+        out.push((w.to_ascii_uppercase(), t));
+    }
+    out.extend(PREFIXES.iter().map(|&(p, t)| (p.to_owned(), t)));
+    out
+}
 
 /// Longest value a key/value or bearer detector reports. Real secrets are
 /// far shorter; the cap bounds the work per trigger and is below the

@@ -36,10 +36,49 @@ impl Candidates {
     }
 }
 
+/// Byte classes, looked up in [`CLASS`]: the hot loops test one table entry
+/// instead of a chain of comparisons.
+pub(crate) const WORD: u8 = 1;
+/// `0-9`.
+pub(crate) const DIGIT: u8 = 2;
+/// `0-9a-fA-F`.
+pub(crate) const HEX: u8 = 4;
+/// Letters, digits, `_`, `-`, `.`: the bytes of a dotted word.
+pub(crate) const RUN: u8 = 8;
+/// `+` and `(`, which may open a phone number.
+pub(crate) const NUM_OPEN: u8 = 16;
+
+pub(crate) static CLASS: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut i = 0;
+    while i < 256 {
+        let b = i as u8;
+        let mut c = 0;
+        if b.is_ascii_alphanumeric() || b == b'_' {
+            c |= WORD | RUN;
+        }
+        if b.is_ascii_digit() {
+            c |= DIGIT;
+        }
+        if b.is_ascii_hexdigit() {
+            c |= HEX;
+        }
+        if b == b'-' || b == b'.' {
+            c |= RUN;
+        }
+        if b == b'+' || b == b'(' {
+            c |= NUM_OPEN;
+        }
+        t[i] = c;
+        i += 1;
+    }
+    t
+};
+
 /// ASCII letter, digit or underscore: the bytes that glue a value to a word.
 #[inline]
 pub(crate) fn is_word(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b == b'_'
+    CLASS[b as usize] & WORD != 0
 }
 
 /// The character ending at byte `i` (exclusive), if any.

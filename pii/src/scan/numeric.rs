@@ -26,7 +26,7 @@
 //!   followed by more space-separated digits may absorb them (up to 15).
 //! * MAC (dashed): six groups of two hex digits joined by `-`.
 
-use super::{Candidates, is_word};
+use super::{CLASS, Candidates, DIGIT, HEX, NUM_OPEN, WORD, is_word};
 use crate::kind::PiiKind;
 
 const MAX_GROUPS: usize = 8;
@@ -54,36 +54,40 @@ pub(crate) fn scan(text: &str, out: &mut Candidates) {
     let n = b.len();
     let mut i = 0;
     while i < n {
-        let c = b[i];
-        if c.is_ascii_alphanumeric() {
-            let word_start = i == 0 || !is_word(b[i - 1]);
-            if word_start && c.is_ascii_hexdigit() && b.get(i + 2) == Some(&b'-') {
-                if let Some(end) = dashed_mac(b, i) {
-                    out.push(PiiKind::Mac, i, end);
-                    i = end;
-                    continue;
-                }
-            }
-            if word_start && c.is_ascii_digit() && !preceded_by_number_part(b, i) {
+        let class = CLASS[b[i] as usize];
+        if class & WORD == 0 {
+            if class & NUM_OPEN != 0
+                && b.get(i + 1).is_some_and(u8::is_ascii_digit)
+                && (i == 0 || !is_word(b[i - 1]))
+            {
                 i = chain(b, i, out);
-            }
-            while i < n && is_word(b[i]) {
+                i = skip_word(b, i);
+            } else {
                 i += 1;
             }
             continue;
         }
-        if (c == b'+' || c == b'(')
-            && b.get(i + 1).is_some_and(u8::is_ascii_digit)
-            && (i == 0 || !is_word(b[i - 1]))
-        {
+        // Words are skipped whole, so `i` is a word start here.
+        if class & HEX != 0 && b.get(i + 2) == Some(&b'-') {
+            if let Some(end) = dashed_mac(b, i) {
+                out.push(PiiKind::Mac, i, end);
+                i = end;
+                continue;
+            }
+        }
+        if class & DIGIT != 0 && !preceded_by_number_part(b, i) {
             i = chain(b, i, out);
-            while i < n && is_word(b[i]) {
-                i += 1;
-            }
-            continue;
         }
+        i = skip_word(b, i);
+    }
+}
+
+#[inline]
+fn skip_word(b: &[u8], mut i: usize) -> usize {
+    while i < b.len() && CLASS[b[i] as usize] & WORD != 0 {
         i += 1;
     }
+    i
 }
 
 /// `1.5`, `v2-3`: a digit right after `digit.` or `digit-` continues an

@@ -6,112 +6,112 @@
 //! same few dozen suffixes over and over. The cost is that hosts under a
 //! rare TLD are not redacted (see the crate docs' limits table).
 
-/// Suffixes that are accepted whatever the name looks like.
+/// Suffixes that are accepted whatever the name looks like (sorted, for
+/// binary search): generic TLDs, country codes that are not also common file
+/// extensions or English words, and internal/reserved suffixes seen in
+/// corporate and cluster DNS.
 const COMMON: &[&str] = &[
-    // generic
-    "com",
-    "net",
-    "org",
-    "edu",
-    "gov",
-    "mil",
-    "biz",
-    "cloud",
-    "online",
-    "site",
-    "tech",
-    "xyz",
-    "tv",
-    "fm",
-    "eu",
-    "asia",
-    "mobi",
-    "pro",
-    "aero",
-    "coop",
-    // country codes that are not also common file extensions or English words
-    "us",
-    "uk",
-    "de",
-    "fr",
-    "jp",
-    "cn",
-    "ru",
-    "br",
-    "au",
-    "ca",
-    "nl",
-    "es",
-    "ch",
-    "se",
-    "dk",
-    "fi",
-    "nz",
-    "sg",
-    "hk",
-    "kr",
-    "tw",
-    "za",
-    "mx",
-    "ar",
-    "ie",
-    "cz",
-    "il",
-    "tr",
-    "gr",
-    "pt",
-    "ro",
-    "hu",
-    "ua",
-    "vn",
-    "th",
-    "ph",
-    "cl",
-    "pe",
-    "ve",
-    "co",
-    "lu",
-    "sk",
-    "si",
-    "hr",
-    "bg",
-    "lt",
-    "lv",
-    "ee",
-    "pk",
-    "bd",
-    "ng",
-    "ke",
-    "eg",
     "ae",
-    "qa",
-    "kz",
-    "uy",
-    "ec",
-    // internal and reserved suffixes seen in corporate and cluster DNS
-    "local",
-    "internal",
-    "corp",
-    "lan",
-    "intranet",
-    "localdomain",
-    "example",
-    "invalid",
+    "aero",
+    "ar",
+    "asia",
+    "au",
+    "bd",
+    "bg",
+    "biz",
+    "br",
+    "ca",
+    "ch",
+    "cl",
+    "cloud",
+    "cn",
+    "co",
+    "com",
     "consul",
-    "svc",
-    "localhost",
+    "coop",
+    "corp",
+    "cz",
+    "de",
+    "dk",
+    "ec",
+    "edu",
+    "ee",
+    "eg",
+    "es",
+    "eu",
+    "example",
+    "fi",
+    "fm",
+    "fr",
+    "gov",
+    "gr",
+    "hk",
+    "hr",
+    "hu",
+    "ie",
+    "il",
+    "internal",
     "intra",
+    "intranet",
+    "invalid",
+    "jp",
+    "ke",
+    "kr",
+    "kz",
+    "lan",
+    "local",
+    "localdomain",
+    "localhost",
+    "lt",
+    "lu",
+    "lv",
+    "mil",
+    "mobi",
+    "mx",
+    "net",
+    "ng",
+    "nl",
+    "nz",
+    "online",
+    "org",
+    "pe",
+    "ph",
+    "pk",
+    "pro",
+    "pt",
+    "qa",
+    "ro",
+    "ru",
+    "se",
+    "sg",
+    "si",
+    "site",
+    "sk",
+    "svc",
+    "tech",
+    "th",
+    "tr",
+    "tv",
+    "tw",
+    "ua",
+    "uk",
+    "us",
+    "uy",
+    "ve",
+    "vn",
+    "xyz",
+    "za",
 ];
 
-/// Suffixes that are also file extensions, code words or English words
+/// Suffixes (sorted) that are also file extensions, code words or English words
 /// (`setup.py`, `main.rs`, `self.app`, `go.to`). A name ending in one of
 /// them counts as a host only with at least three labels
 /// (`api.example.io` yes, `socket.io` no).
 const AMBIGUOUS: &[&str] = &[
-    "io", "ai", "app", "dev", "py", "sh", "md", "pl", "so", "ps", "cc", "in", "me", "it", "is",
-    "at", "to", "be", "no", "do", "id", "my", "test", "ms", "cs", "js", "ts", "gs", "ly", "gg",
-    "ws", "st", "am", "as", "ml", "tk", "rs", "by", "ad", "sa", "info", "int", "name", "home",
-    "private",
+    "ad", "ai", "am", "app", "as", "at", "be", "by", "cc", "cs", "dev", "do", "gg", "gs", "home",
+    "id", "in", "info", "int", "io", "is", "it", "js", "ly", "md", "me", "ml", "ms", "my", "name",
+    "no", "pl", "private", "ps", "py", "rs", "sa", "sh", "so", "st", "test", "tk", "to", "ts",
+    "ws",
 ];
 
 /// What kind of suffix a label is.
@@ -123,29 +123,27 @@ pub(crate) enum Tld {
 
 /// Classify a last label (ASCII, any case).
 pub(crate) fn classify(label: &[u8]) -> Option<Tld> {
-    if label.len() < 2 || label.len() > 11 || !label.iter().all(u8::is_ascii_alphabetic) {
+    if label.len() < 2 || label.len() > 12 || !label.iter().all(u8::is_ascii_alphabetic) {
         return None;
     }
-    let mut buf = [0u8; 11];
-    let lower = &mut buf[..label.len()];
-    lower.copy_from_slice(label);
-    lower.make_ascii_lowercase();
-    if COMMON.iter().any(|t| t.as_bytes() == lower) {
+    let code = pack(label);
+    if COMMON_CODES.binary_search(&code).is_ok() {
         Some(Tld::Common)
-    } else if AMBIGUOUS.iter().any(|t| t.as_bytes() == lower) {
+    } else if AMBIGUOUS_CODES.binary_search(&code).is_ok() {
         Some(Tld::Ambiguous)
     } else {
         None
     }
 }
 
-/// File extensions that are never the domain of an e-mail address
+/// File extensions (sorted) that are never the domain of an e-mail address
 /// (`icon@2x.png`, `logo@3x.webp` in web access logs).
 const FILE_EXTENSIONS: &[&str] = &[
-    "png", "jpg", "jpeg", "gif", "svg", "webp", "ico", "bmp", "tif", "tiff", "css", "js", "mjs",
-    "map", "json", "html", "htm", "xml", "txt", "log", "yaml", "yml", "toml", "ini", "conf", "cfg",
-    "pdf", "zip", "gz", "tgz", "tar", "jar", "war", "class", "java", "rs", "py", "rb", "go", "php",
-    "md", "csv", "woff", "woff2", "ttf", "eot", "mp4", "webm", "mp3", "wav", "avif", "lock", "bin",
+    "avif", "bin", "bmp", "cfg", "class", "conf", "css", "csv", "eot", "gif", "go", "gz", "htm",
+    "html", "ico", "ini", "jar", "java", "jpeg", "jpg", "js", "json", "lock", "log", "map", "md",
+    "mjs", "mp3", "mp4", "pdf", "php", "png", "py", "rb", "rs", "svg", "tar", "tgz", "tif", "tiff",
+    "toml", "ttf", "txt", "war", "wav", "webm", "webp", "woff", "woff2", "xml", "yaml", "yml",
+    "zip",
 ];
 
 /// Whether `label` may end the domain of an e-mail address: any 2–24 ASCII
@@ -155,14 +153,66 @@ pub(crate) fn is_email_tld(label: &[u8]) -> bool {
     if label.len() < 2 || label.len() > 24 || !label.iter().all(u8::is_ascii_alphabetic) {
         return false;
     }
-    !FILE_EXTENSIONS
-        .iter()
-        .any(|e| e.as_bytes().eq_ignore_ascii_case(label))
+    let mut buf = [0u8; 24];
+    let lower = &mut buf[..label.len()];
+    lower.copy_from_slice(label);
+    lower.make_ascii_lowercase();
+    !contains(FILE_EXTENSIONS, lower)
 }
+
+fn contains(sorted: &[&str], word: &[u8]) -> bool {
+    sorted.binary_search_by(|t| t.as_bytes().cmp(word)).is_ok()
+}
+
+/// A lower-case label of up to 12 ASCII letters packed into a `u64`
+/// (5 bits a letter), so membership is integer comparison.
+const fn pack(word: &[u8]) -> u64 {
+    let mut code = 0u64;
+    let mut i = 0;
+    while i < word.len() {
+        code = code << 5 | (word[i].to_ascii_lowercase() - b'a' + 1) as u64;
+        i += 1;
+    }
+    code
+}
+
+/// `pack` of every entry, sorted.
+const fn packed<const N: usize>(words: &[&str]) -> [u64; N] {
+    let mut out = [0u64; N];
+    let mut i = 0;
+    while i < N {
+        out[i] = pack(words[i].as_bytes());
+        i += 1;
+    }
+    // Insertion sort: the lists are short and this runs at compile time.
+    let mut i = 1;
+    while i < N {
+        let mut j = i;
+        while j > 0 && out[j - 1] > out[j] {
+            let t = out[j];
+            out[j] = out[j - 1];
+            out[j - 1] = t;
+            j -= 1;
+        }
+        i += 1;
+    }
+    out
+}
+
+static COMMON_CODES: [u64; COMMON.len()] = packed(COMMON);
+static AMBIGUOUS_CODES: [u64; AMBIGUOUS.len()] = packed(AMBIGUOUS);
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lists_are_sorted_and_disjoint() {
+        for list in [COMMON, AMBIGUOUS, FILE_EXTENSIONS] {
+            assert!(list.windows(2).all(|w| w[0] < w[1]), "{list:?}");
+        }
+        assert!(COMMON.iter().all(|t| !AMBIGUOUS.contains(t)));
+    }
 
     #[test]
     fn classifies_suffixes() {
