@@ -187,13 +187,13 @@ impl<'d, 'm, 'o, R: Read, W: Write> Streamer<'d, 'm, 'o, R, W> {
     fn run(mut self) -> Result<StreamReport, PiiError> {
         let chunk = self.options.chunk_size.max(MIN_CHUNK_SIZE);
         self.fill(chunk)?;
-        if self.options.refuse_binary {
-            if let Some(reason) = sniff_binary(&self.buf) {
-                return Err(PiiError::Binary {
-                    reason,
-                    checked: self.buf.len().min(crate::input::SNIFF_LEN),
-                });
-            }
+        if self.options.refuse_binary
+            && let Some(reason) = sniff_binary(&self.buf)
+        {
+            return Err(PiiError::Binary {
+                reason,
+                checked: self.buf.len().min(crate::input::SNIFF_LEN),
+            });
         }
         let mut target = chunk;
         while self.buf.len() > self.context || !self.eof {

@@ -2,26 +2,27 @@
 //!
 //! A password is found through its key (`password=hunter2`); the same
 //! `hunter2` later in the text (`login failed for hunter2`) has no key and
-//! no shape, so no detector would see it. After detection, every
-//! context-found secret ([`PiiKind::is_context_secret`]) of at least
-//! [`MIN_SWEEP_LEN`] bytes is searched for again, and each further
-//! occurrence that stands alone (not glued to a letter, digit or `_` on a
-//! side where the value itself starts or ends with one) is redacted with the
-//! same token. With a [`crate::RedactionMap`], secrets seen earlier in the
-//! incident are swept too.
+//! no shape, so no detector would see it. So every context-found secret
+//! ([`PiiKind::is_context_secret`]) of at least [`MIN_SWEEP_LEN`] bytes is
+//! searched for again, and each occurrence that stands alone (not glued to
+//! a letter, digit or `_` on a side where the value itself starts or ends
+//! with one) becomes a candidate of the same kind, settled against other
+//! candidates like any detection. With a [`crate::RedactionMap`], secrets
+//! seen earlier in the incident are searched for too.
 //!
-//! The search is one pass that hashes the four bytes at each position into
-//! a bit table sized for the number of secrets; only table hits are compared
-//! with the secrets that start with those four bytes. Its cost is a few
-//! cycles per byte whether there is one secret or a hundred thousand, and
-//! secrets can be added one by one without rebuilding anything.
+//! The search rides on the word-start pass of the number detector: at each
+//! word start (and each non-word byte, if some secret starts with one) the
+//! four bytes there are hashed into a bit table sized for the number of
+//! secrets; only table hits are compared with the secrets that start with
+//! those four bytes. The cost is a few cycles per word whether there is one
+//! secret or a hundred thousand, and secrets are added one by one without
+//! rebuilding anything.
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
 use crate::kind::PiiKind;
 use crate::scan::is_word;
-use crate::span::Span;
 
 /// Shortest secret that is swept for. Shorter values (`abc`) occur as
 /// ordinary words far more often than as the secret, and would blank out
@@ -92,9 +93,9 @@ impl Sweeper {
         self.values.push((kind, value.to_owned()));
         let key = prefix(value.as_bytes());
         let list = self.by_prefix.entry(key).or_default();
-        list.push(index);
         let values = &self.values;
-        list.sort_by_key(|&i| std::cmp::Reverse(values[i].1.len()));
+        let at = list.partition_point(|&i| values[i].1.len() >= value.len());
+        list.insert(at, index);
         let wanted = (self.values.len() * BITS_PER_SECRET)
             .next_power_of_two()
             .trailing_zeros()
@@ -120,64 +121,37 @@ impl Sweeper {
         self.table[slot / 64] |= 1 << (slot % 64);
     }
 
-    /// Add a span for every free-standing occurrence that does not overlap
-    /// `spans` (sorted by start, non-overlapping; kept so).
-    pub(crate) fn apply(&self, text: &str, spans: &mut Vec<Span>) {
-        let b = text.as_bytes();
-        if self.values.is_empty() || b.len() < MIN_SWEEP_LEN {
-            return;
-        }
-        let mut found = Vec::new();
-        let last = b.len() - MIN_SWEEP_LEN;
-        let mut i = 0;
-        'scan: while i <= last {
-            // A value that starts with a word byte can only stand alone at
-            // the start of a word.
-            if !self.probe_inside_words && i > 0 && is_word(b[i - 1]) {
-                i += 1;
-                while i <= last && is_word(b[i - 1]) {
-                    i += 1;
-                }
-                continue;
-            }
-            let key = prefix(&b[i..]);
-            let slot = self.slot(key);
-            if self.table[slot / 64] & (1 << (slot % 64)) == 0 {
-                i += 1;
-                continue;
-            }
-            for &k in self.by_prefix.get(&key).map_or(&[][..], Vec::as_slice) {
-                let (kind, value) = &self.values[k];
-                let end = i + value.len();
-                if b[i..].starts_with(value.as_bytes()) && self.free(text, i, end, spans) {
-                    found.push(Span {
-                        kind: *kind,
-                        start: i,
-                        end,
-                    });
-                    i = end;
-                    continue 'scan;
-                }
-            }
-            i += 1;
-        }
-        if !found.is_empty() {
-            spans.extend(found);
-            spans.sort_unstable_by_key(|s| s.start);
-        }
+    /// Whether the set holds no value.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.values.is_empty()
     }
 
-    /// Whether `start..end` stands alone and overlaps none of `spans`.
-    fn free(&self, text: &str, start: usize, end: usize, spans: &[Span]) -> bool {
-        let b = text.as_bytes();
-        let glued_left = is_word(b[start]) && start > 0 && is_word(b[start - 1]);
-        let glued_right = is_word(b[end - 1]) && end < b.len() && is_word(b[end]);
-        if glued_left || glued_right || !text.is_char_boundary(start) || !text.is_char_boundary(end)
-        {
-            return false;
+    /// Whether positions inside words must be probed too (some value
+    /// starts with a byte that is not a word byte).
+    pub(crate) fn probes_inside_words(&self) -> bool {
+        self.probe_inside_words
+    }
+
+    /// The longest value that occurs at `i` and stands alone on its right
+    /// (the caller only probes positions where it stands alone on its left:
+    /// word starts, and non-word bytes), as its kind and end.
+    #[inline]
+    pub(crate) fn probe(&self, b: &[u8], i: usize) -> Option<(PiiKind, usize)> {
+        if self.values.is_empty() || b.len() < i + MIN_SWEEP_LEN {
+            return None;
         }
-        let i = spans.partition_point(|s| s.end <= start);
-        !spans.get(i).is_some_and(|s| s.start < end)
+        let key = prefix(&b[i..]);
+        let slot = self.slot(key);
+        if self.table[slot / 64] & (1 << (slot % 64)) == 0 {
+            return None;
+        }
+        self.by_prefix.get(&key)?.iter().find_map(|&k| {
+            let (kind, value) = &self.values[k];
+            let end = i + value.len();
+            let matches = b[i..].starts_with(value.as_bytes());
+            let glued_right = matches && is_word(b[end - 1]) && end < b.len() && is_word(b[end]);
+            (matches && !glued_right).then_some((*kind, end))
+        })
     }
 }
 
@@ -187,9 +161,9 @@ mod tests {
 
     fn swept(values: &[&str], text: &str) -> Vec<(usize, usize)> {
         let s = Sweeper::build(values.iter().map(|v| (PiiKind::Password, *v))).unwrap();
-        let mut spans = Vec::new();
-        s.apply(text, &mut spans);
-        spans.iter().map(|s| (s.start, s.end)).collect()
+        let mut out = crate::scan::Candidates::default();
+        crate::scan::numeric::scan(text, &[&s], &mut out);
+        out.spans.iter().map(|s| (s.start, s.end)).collect()
     }
 
     #[test]
@@ -206,9 +180,11 @@ mod tests {
     fn grows_its_table() {
         let values: Vec<String> = (0..5000).map(|i| format!("secret{i:05}")).collect();
         let s = Sweeper::build(values.iter().map(|v| (PiiKind::ApiKey, v.as_str()))).unwrap();
-        let mut spans = Vec::new();
-        s.apply("x secret04999 secret5000 secret00000", &mut spans);
-        assert_eq!(spans.iter().map(|s| s.start).collect::<Vec<_>>(), [2, 25]);
+        let text = "x secret04999 secret5000 secret00000".as_bytes();
+        let hits: Vec<_> = (0..text.len())
+            .filter_map(|i| s.probe(text, i).map(|(_, e)| (i, e)))
+            .collect();
+        assert_eq!(hits, [(2, 13), (25, 36)]);
         assert!(Sweeper::build([(PiiKind::Email, "a@example.com")].into_iter()).is_none());
     }
 }

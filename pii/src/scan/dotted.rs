@@ -95,15 +95,14 @@ pub(crate) fn dotted_at(text: &str, dot: usize, out: &mut Candidates) -> usize {
     let mut labels = [(0usize, 0usize); MAX_LABELS];
     let mut count = 0;
     let mut ls = s;
-    for i in s..=e {
-        if i == e || b[i] == b'.' {
-            if i == ls || count == MAX_LABELS {
-                return run_end;
-            }
-            labels[count] = (ls, i);
-            count += 1;
-            ls = i + 1;
+    let dots = memchr::memchr_iter(b'.', &b[s..e]).map(|k| s + k);
+    for i in dots.chain(std::iter::once(e)) {
+        if i == ls || count == MAX_LABELS {
+            return run_end;
         }
+        labels[count] = (ls, i);
+        count += 1;
+        ls = i + 1;
     }
     let labels = &labels[..count];
     if count < 2 {

@@ -87,7 +87,7 @@ fn domain_end(text: &str, start: usize) -> Option<usize> {
     let (ls, le) = last;
     let label = &b[ls..le];
     if tld::is_email_tld(label) {
-        return (!b.get(le).is_some_and(|&x| x == b'_')).then_some(le);
+        return b.get(le).is_none_or(|&x| x != b'_').then_some(le);
     }
     // A non-ASCII letter glued to an ASCII TLD ends the address.
     let ascii_end = ls + label.iter().take_while(|x| x.is_ascii_alphabetic()).count();

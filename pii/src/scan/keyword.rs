@@ -331,10 +331,10 @@ fn value_after(b: &[u8], ks: usize, ke: usize, cli: bool) -> Option<(usize, usiz
         let ve = extend_right(b, vs, MAX_VALUE, |x| x != b'<' && x != b'\n');
         return (b.get(ve) == Some(&b'<')).then_some((vs, ve, false));
     }
-    if let Some(q) = quote_before(b, ks) {
-        if b[i..].starts_with(q) {
-            i += q.len();
-        }
+    if let Some(q) = quote_before(b, ks)
+        && b[i..].starts_with(q)
+    {
+        i += q.len();
     }
     let blank_start = i;
     i = skip_blank(b, i);
@@ -575,10 +575,10 @@ fn accept_value(v: &[u8], class: KeyClass, natural: bool) -> bool {
 
 fn authorization(b: &[u8], ks: usize, ke: usize, out: &mut Candidates) {
     let mut i = ke;
-    if let Some(q) = quote_before(b, ks) {
-        if b[i..].starts_with(q) {
-            i += q.len();
-        }
+    if let Some(q) = quote_before(b, ks)
+        && b[i..].starts_with(q)
+    {
+        i += q.len();
     }
     i = skip_blank(b, i);
     if b.get(i) != Some(&b':') && b.get(i) != Some(&b'=') {
@@ -610,10 +610,10 @@ fn authorization(b: &[u8], ks: usize, ke: usize, out: &mut Candidates) {
     }
     // No scheme: the whole value is the credential.
     let start = if let Some(q) = quoted { i - q.len() } else { i };
-    if let Some((vs, ve)) = value_at(b, start) {
-        if accept_value(&b[vs..ve], KeyClass::Secret, false) {
-            out.push(PiiKind::ApiKey, vs, ve);
-        }
+    if let Some((vs, ve)) = value_at(b, start)
+        && accept_value(&b[vs..ve], KeyClass::Secret, false)
+    {
+        out.push(PiiKind::ApiKey, vs, ve);
     }
 }
 

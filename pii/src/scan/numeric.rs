@@ -28,6 +28,7 @@
 
 use super::{CLASS, Candidates, DIGIT, HEX, NUM_OPEN, WORD, is_word};
 use crate::kind::PiiKind;
+use crate::sweep::Sweeper;
 
 const MAX_GROUPS: usize = 8;
 const MAX_DIGITS: usize = 24;
@@ -49,12 +50,22 @@ impl Group {
 }
 
 /// Scan every word start of `text` for numbers and dashed MACs.
-pub(crate) fn scan(text: &str, out: &mut Candidates) {
+///
+/// The same pass probes `secrets` at every word start (and, if one of them
+/// needs it, at every non-word byte): see [`crate::sweep`].
+pub(crate) fn scan(text: &str, secrets: &[&Sweeper], out: &mut Candidates) {
     let b = text.as_bytes();
     let n = b.len();
+    let inside = secrets.iter().any(|s| s.probes_inside_words());
     let mut i = 0;
     while i < n {
         let class = CLASS[b[i] as usize];
+        if !secrets.is_empty()
+            && (class & WORD != 0 || inside)
+            && let Some((kind, end)) = secrets.iter().find_map(|s| s.probe(b, i))
+        {
+            out.push(kind, i, end);
+        }
         if class & WORD == 0 {
             if class & NUM_OPEN != 0
                 && b.get(i + 1).is_some_and(u8::is_ascii_digit)
@@ -68,12 +79,13 @@ pub(crate) fn scan(text: &str, out: &mut Candidates) {
             continue;
         }
         // Words are skipped whole, so `i` is a word start here.
-        if class & HEX != 0 && b.get(i + 2) == Some(&b'-') {
-            if let Some(end) = dashed_mac(b, i) {
-                out.push(PiiKind::Mac, i, end);
-                i = end;
-                continue;
-            }
+        if class & HEX != 0
+            && b.get(i + 2) == Some(&b'-')
+            && let Some(end) = dashed_mac(b, i)
+        {
+            out.push(PiiKind::Mac, i, end);
+            i = end;
+            continue;
         }
         if class & DIGIT != 0 && !preceded_by_number_part(b, i) {
             i = chain(b, i, out);
@@ -296,7 +308,7 @@ fn luhn(digits: impl DoubleEndedIterator<Item = u8>, _count: usize) -> bool {
         }
         sum += v;
     }
-    sum % 10 == 0
+    sum.is_multiple_of(10)
 }
 
 /// Issuer prefix and length for an unseparated card number.
@@ -414,7 +426,7 @@ mod tests {
 
     fn found(text: &str) -> Vec<(PiiKind, &str)> {
         let mut out = Candidates::default();
-        scan(text, &mut out);
+        scan(text, &[], &mut out);
         out.spans
             .iter()
             .map(|s| (s.kind, &text[s.start..s.end]))
