@@ -118,11 +118,15 @@ fn main() {
         score.recall()
     );
     let show = |s: usize, e: usize| {
-        let a = corpus.text.floor_char_boundary(s.saturating_sub(40));
-        let b = corpus
-            .text
-            .ceil_char_boundary((e + 40).min(corpus.text.len()));
-        corpus.text[a..b].replace('\n', "⏎")
+        let text = &corpus.text;
+        let a = (0..=s.saturating_sub(40))
+            .rev()
+            .find(|&i| text.is_char_boundary(i))
+            .unwrap_or(0);
+        let b = ((e + 40).min(text.len())..=text.len())
+            .find(|&i| text.is_char_boundary(i))
+            .unwrap_or(text.len());
+        text[a..b].replace('\n', "⏎")
     };
     for fp in score.false_positives.iter().take(12) {
         println!(

@@ -28,8 +28,9 @@
 //!   (`eyJ` + two dots, first two parts ≥10 base64url characters). Each must
 //!   stand alone (not glued to a longer word). Limits: vendor tokens not in
 //!   this list are caught only through a key name or `Bearer`.
-//! * Private keys: `-----BEGIN … PRIVATE KEY-----` to the matching
-//!   `-----END …-----` within 64 KiB, across lines or `\n` escapes; without
+//! * Private keys: `-----BEGIN … PRIVATE KEY-----` to the next
+//!   `-----END …-----` within 64 KiB (with no other BEGIN between), across
+//!   lines or `\n` escapes, whatever lies between; without
 //!   an END, the block runs over the following base64/header lines. Limits:
 //!   a key whose lines carry a log prefix (timestamp per line) is only
 //!   covered as far as its first line.
@@ -745,9 +746,10 @@ fn private_key(b: &[u8], s: usize, out: &mut Candidates) {
     let window = &b[header_end..b.len().min(header_end + MAX_PRIVATE_KEY)];
     if let Some(p) = memchr::memmem::find(window, b"-----END ") {
         let between = &window[..p];
-        let clean = between.iter().all(|&x| {
-            is_pem_body(x) || x.is_ascii_whitespace() || matches!(x, b'\\' | b':' | b',' | b'-')
-        });
+        // Anything may sit between BEGIN and END (headers such as
+        // `Comment: "user@host"`, `\n` escapes); only a second BEGIN means
+        // the END belongs to another block.
+        let clean = memchr::memmem::find(between, b"-----BEGIN ").is_none();
         let footer = header_end + p + 9;
         let footer_label_end = extend_right(b, footer, 64, |x| {
             x.is_ascii_uppercase() || x.is_ascii_digit() || x == b' '
