@@ -200,55 +200,57 @@ pub fn count_request(model: &str, messages: &[WireMessage], tools: &[ToolSpec]) 
         + REPLY_PRIMING_TOKENS
 }
 
+/// Published context windows by family-name prefix; the first match wins,
+/// so longer prefixes come before shorter ones. Local families are listed
+/// at their trained size; the server may run them with less.
+const CONTEXT_WINDOWS: &[(&str, usize)] = &[
+    ("gpt-4.1", 1_047_576),
+    ("gpt-5", 400_000),
+    ("o1-mini", 128_000),
+    ("o1-preview", 128_000),
+    ("o1", 200_000),
+    ("o3", 200_000),
+    ("o4", 200_000),
+    ("gpt-4o", 128_000),
+    ("chatgpt-4o", 128_000),
+    ("gpt-4.5", 128_000),
+    ("gpt-oss", 128_000),
+    ("gpt-4-turbo", 128_000),
+    ("gpt-4-1106", 128_000),
+    ("gpt-4-0125", 128_000),
+    ("gpt-4-32k", 32_768),
+    ("gpt-4", 8_192),
+    ("gpt-3.5", 16_385),
+    ("claude", 200_000),
+    ("gemini", 1_048_576),
+    ("llama3.1", 131_072),
+    ("llama3.2", 131_072),
+    ("llama3.3", 131_072),
+    ("llama-3.1", 131_072),
+    ("llama-3.2", 131_072),
+    ("llama-3.3", 131_072),
+    ("llama3", 8_192),
+    ("llama-3", 8_192),
+    ("gemma3", 131_072),
+    ("gemma-3", 131_072),
+    ("gemma", 8_192),
+    ("qwen3", 131_072),
+    ("qwen2", 32_768),
+    ("deepseek", 131_072),
+    ("mistral-large", 131_072),
+    ("mistral-nemo", 131_072),
+    ("mistral", 32_768),
+    ("mixtral", 32_768),
+];
+
 /// The context window we assume for `model` when the caller does not know
-/// better (providers' published sizes; local families at their trained size).
+/// better; [`DEFAULT_CONTEXT_WINDOW`] for families we do not know.
 pub fn context_window_for(model: &str) -> usize {
     let family = model_family_name(model);
-    let f = family.as_str();
-    let starts = |prefix: &str| f.starts_with(prefix);
-    if starts("gpt-4.1") {
-        1_047_576
-    } else if starts("gpt-5") {
-        400_000
-    } else if starts("o1-mini") || starts("o1-preview") {
-        128_000
-    } else if starts("o1") || starts("o3") || starts("o4") {
-        200_000
-    } else if starts("gpt-4o") || starts("chatgpt-4o") || starts("gpt-4.5") || starts("gpt-oss") {
-        128_000
-    } else if starts("gpt-4-turbo") || starts("gpt-4-1106") || starts("gpt-4-0125") {
-        128_000
-    } else if starts("gpt-4-32k") {
-        32_768
-    } else if starts("gpt-4") {
-        8_192
-    } else if starts("gpt-3.5") {
-        16_385
-    } else if starts("claude") {
-        200_000
-    } else if starts("gemini") {
-        1_048_576
-    } else if starts("llama3.1")
-        || starts("llama3.2")
-        || starts("llama3.3")
-        || starts("llama-3.1")
-        || starts("llama-3.2")
-        || starts("llama-3.3")
-        || starts("gemma3")
-        || starts("gemma-3")
-        || starts("deepseek")
-        || starts("mistral-large")
-        || starts("mistral-nemo")
-        || starts("qwen3")
-    {
-        131_072
-    } else if starts("qwen2.5") || starts("qwen2") || starts("mistral") || starts("mixtral") {
-        32_768
-    } else if starts("llama3") || starts("llama-3") || starts("gemma") {
-        8_192
-    } else {
-        DEFAULT_CONTEXT_WINDOW
-    }
+    CONTEXT_WINDOWS
+        .iter()
+        .find(|(prefix, _)| family.starts_with(prefix))
+        .map_or(DEFAULT_CONTEXT_WINDOW, |(_, window)| *window)
 }
 
 #[cfg(test)]

@@ -186,10 +186,10 @@ impl Assembler {
             self.push_text(refusal.to_owned(), out);
         }
         // Legacy completions put the text directly on the choice.
-        if payload.is_null() {
-            if let Some(text) = choice.get("text").and_then(Value::as_str) {
-                self.push_text(text.to_owned(), out);
-            }
+        if payload.is_null()
+            && let Some(text) = choice.get("text").and_then(Value::as_str)
+        {
+            self.push_text(text.to_owned(), out);
         }
         match payload.get("tool_calls") {
             Some(Value::Array(calls)) => {
@@ -271,15 +271,15 @@ impl Assembler {
         if slot.wire_index.is_none() {
             slot.wire_index = delta.index;
         }
-        if let Some(id) = delta.id {
-            if slot.id.is_empty() {
-                slot.id = id;
-            }
+        if let Some(id) = delta.id
+            && slot.id.is_empty()
+        {
+            slot.id = id;
         }
-        if let Some(name) = delta.name {
-            if slot.name.is_empty() {
-                slot.name = name;
-            }
+        if let Some(name) = delta.name
+            && slot.name.is_empty()
+        {
+            slot.name = name;
         }
         if let Some(arguments) = delta.arguments {
             slot.arguments.push_str(&arguments);

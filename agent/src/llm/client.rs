@@ -591,7 +591,7 @@ fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
                 std::io::ErrorKind::ConnectionRefused => Some("connection refused"),
                 std::io::ErrorKind::ConnectionReset => Some("connection reset by the server"),
                 std::io::ErrorKind::ConnectionAborted => Some("connection aborted"),
-                std::io::ErrorKind::UnexpectedEof => Some("connection closed mid-answer"),
+                std::io::ErrorKind::UnexpectedEof => Some("the server closed the connection early"),
                 std::io::ErrorKind::TimedOut => Some("timed out"),
                 _ => None,
             };
@@ -820,10 +820,10 @@ impl<'a> AnswerReader<'a> {
         } else {
             (assembled.text, Vec::new(), ToolCallSource::None)
         };
-        if let Some(mut guard) = self.guard.take() {
-            if let Some(rest) = guard.finish(&text) {
-                self.show(rest);
-            }
+        if let Some(mut guard) = self.guard.take()
+            && let Some(rest) = guard.finish(&text)
+        {
+            self.show(rest);
         }
         if source == ToolCallSource::Text {
             for (index, call) in tool_calls.iter().enumerate() {

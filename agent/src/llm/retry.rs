@@ -16,10 +16,10 @@ pub(crate) fn parse_retry_after(headers: &HeaderMap, now: SystemTime) -> Option<
             .and_then(|value| value.to_str().ok())
             .map(str::trim)
     };
-    if let Some(ms) = text("retry-after-ms").and_then(|v| v.parse::<f64>().ok()) {
-        if let Ok(after) = Duration::try_from_secs_f64(ms / 1000.0) {
-            return Some(after);
-        }
+    if let Some(ms) = text("retry-after-ms").and_then(|v| v.parse::<f64>().ok())
+        && let Ok(after) = Duration::try_from_secs_f64(ms / 1000.0)
+    {
+        return Some(after);
     }
     let value = text("retry-after")?;
     if let Ok(secs) = value.parse::<f64>() {

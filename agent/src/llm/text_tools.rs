@@ -209,10 +209,11 @@ fn mistral(text: &str, at: usize, known: &[&str]) -> Option<(usize, Vec<ToolCall
     let mut pos = start;
     loop {
         let mut cursor = skip_ws(text, pos);
-        if let Some(rest) = text.get(cursor..) {
-            if rest.starts_with(Marker::Mistral.text()) {
-                cursor += Marker::Mistral.text().len();
-            }
+        if text
+            .get(cursor..)
+            .is_some_and(|rest| rest.starts_with(Marker::Mistral.text()))
+        {
+            cursor += Marker::Mistral.text().len();
         }
         let rest = text.get(cursor..).unwrap_or("");
         let name_len = rest.len() - rest.trim_start_matches(is_name_char).len();
