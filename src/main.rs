@@ -1,1 +1,60 @@
-fn main() {}
+//! `tftsr`: the incident-triage assistant's command line.
+//!
+//! The binary is thin: it parses the command line, sets up logging and hands
+//! each subcommand to the crates that do the work (`storage`, `tools`,
+//! `agent`). See `tftsr --help`.
+
+mod cli;
+mod db_cmd;
+mod issues_cmd;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use cli::{Cli, Command};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_tracing(cli.verbose);
+    let result = match &cli.command {
+        Command::Db(args) => db_cmd::run(&cli, args),
+        Command::Issues(args) => issues_cmd::run(&cli, args),
+        Command::Repl(_) => not_built("repl", "conversational triage in the terminal"),
+        Command::Serve(_) => not_built("serve", "the Slack-compatible incident bot"),
+        Command::Mcp => not_built("mcp", "the incident tools over the Model Context Protocol"),
+        Command::Export(_) => not_built("export", "exporting RCAs and postmortems"),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// A subcommand whose capability has not landed: say so, and fail, so no
+/// script mistakes it for success.
+fn not_built(name: &str, what: &str) -> anyhow::Result<ExitCode> {
+    eprintln!("tftsr {name}: {what} is not built yet in this version of tftsr.");
+    Ok(ExitCode::from(cli::EXIT_NOT_BUILT))
+}
+
+/// Logs go to stderr (stdout carries answers and, for `mcp`, the protocol).
+/// `RUST_LOG` wins over `-v`.
+fn init_tracing(verbose: u8) {
+    let default = match verbose {
+        0 => "warn",
+        1 => "info",
+        2 => "debug",
+        _ => "trace",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .init();
+}

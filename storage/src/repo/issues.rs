@@ -324,13 +324,23 @@ pub fn search(conn: &Connection, text: &str, f: &IssueFilter) -> Result<Vec<Issu
     let mut args: Vec<rusqlite::types::Value> = vec![q.into()];
     let filters = filter_sql(f, "i.", &mut args);
     args.push(to_i64(f.limit.unwrap_or(DEFAULT_LIMIT)).into());
+    let limit = args.len();
     let cols: Vec<String> = COLUMNS.split(", ").map(|c| format!("i.{c}")).collect();
-    let sql = format!(
-        "SELECT {} FROM issues_fts JOIN issues i ON i.rowid = issues_fts.rowid
-         WHERE issues_fts MATCH ?1{filters} ORDER BY bm25(issues_fts), i.updated_at DESC LIMIT ?{}",
-        cols.join(", "),
-        args.len()
-    );
+    // Without filters, FTS5 ranks and cuts to the page before any join, which
+    // keeps common words cheap; with filters the join must come first.
+    let sql = if filters.is_empty() {
+        format!(
+            "SELECT {} FROM (SELECT rowid, rank FROM issues_fts WHERE issues_fts MATCH ?1 ORDER BY rank LIMIT ?{limit}) m
+             JOIN issues i ON i.rowid = m.rowid ORDER BY m.rank",
+            cols.join(", ")
+        )
+    } else {
+        format!(
+            "SELECT {} FROM issues_fts JOIN issues i ON i.rowid = issues_fts.rowid
+             WHERE issues_fts MATCH ?1{filters} ORDER BY issues_fts.rank LIMIT ?{limit}",
+            cols.join(", ")
+        )
+    };
     query_all(conn, &sql, rusqlite::params_from_iter(args), from_row)
 }
 
