@@ -98,13 +98,12 @@ impl Detector {
         }
     }
 
-    /// Detect (sweeping for the map's secrets too), resolve, assign tokens.
-    pub(crate) fn plan(&self, text: &str, map: &mut RedactionMap) -> Plan {
+    /// Detect (sweeping for the map's secrets too) and resolve. Tokens are
+    /// assigned only when spans are rendered, in text order, so that the
+    /// streaming redactor numbers exactly as whole-text redaction does.
+    pub(crate) fn plan(&self, text: &str, map: &RedactionMap) -> Plan {
         let candidates = self.candidates(text, Some(map.sweeper()));
         let spans = resolve(candidates.spans);
-        for s in &spans {
-            map.assign(s.kind, s.text(text));
-        }
         Plan {
             spans,
             open_block: candidates.open_block,

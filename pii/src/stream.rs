@@ -290,14 +290,24 @@ impl<'d, 'm, 'o, R: Read, W: Write> Streamer<'d, 'm, 'o, R, W> {
                 end: s.end.min(commit),
             })
             .collect();
+        let (out, redacted) = render(text, skip..commit, &spans, self.map);
         if let Some(open) = key_runs_off {
-            self.open_key = spans
+            // The block's lines go on past this round: keep redacting them
+            // with its token (or a new one, should the block have lost its
+            // span — it cannot, PRIVATE_KEY outranks everything).
+            let token = match redacted
                 .iter()
                 .find(|s| s.kind == PiiKind::PrivateKey && s.start == open)
-                .and_then(|s| self.map.token(s.kind, s.text(text)))
-                .map(str::to_owned);
+            {
+                Some(s) => s.replacement.clone(),
+                None => self
+                    .map
+                    .assign(PiiKind::PrivateKey, &text[open..commit])
+                    .0
+                    .to_owned(),
+            };
+            self.open_key = Some(token);
         }
-        let (out, redacted) = render(text, skip..commit, &spans, self.map);
         self.emit(&out, redacted, &decoded)?;
         if cut_in_line {
             self.report.long_line_cuts += 1;
