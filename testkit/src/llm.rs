@@ -780,4 +780,118 @@ mod tests {
         assert!(texts[1].contains("\"arguments\":\"{\\\"a\\\"\""));
         assert_eq!(texts[4], "data: [DONE]\n\n");
     }
+
+    /// A minimal blocking HTTP/1.1 client, so testkit tests need no HTTP
+    /// client crate: returns the status and the body.
+    fn post(base: &str, path: &str, body: &str) -> (u16, String) {
+        use std::io::{Read, Write};
+        let addr = base
+            .trim_start_matches("http://")
+            .split('/')
+            .next()
+            .unwrap();
+        let mut stream = std::net::TcpStream::connect(addr).unwrap();
+        let method = if body.is_empty() { "GET" } else { "POST" };
+        write!(
+            stream,
+            "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nX-Test: yes\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )
+        .unwrap();
+        let mut response = String::new();
+        stream.read_to_string(&mut response).unwrap();
+        let status = response[9..12].parse().unwrap();
+        let body = response.split("\r\n\r\n").nth(1).unwrap_or("").to_owned();
+        (status, body)
+    }
+
+    const CHAT: &str = r#"{"model": "m", "messages": [{"role": "system", "content": "s"}]}"#;
+
+    #[test]
+    fn serves_the_script_in_order_and_records_requests() {
+        let mock = MockLlm::start(vec![Reply::text("one"), Reply::status(503, "busy")]);
+        let (status, body) = post(&mock.base_url(), CHAT_PATH, CHAT);
+        assert_eq!(status, 200);
+        assert!(body.contains("\"content\":\"one\""), "{body}");
+        assert!(body.contains("\"model\":\"m\""), "{body}");
+        assert_eq!(
+            post(&mock.base_url(), CHAT_PATH, CHAT),
+            (503, "busy".into())
+        );
+        let (status, models) = post(&mock.base_url(), "/v1/models", "");
+        assert_eq!(status, 200);
+        assert!(models.contains(MOCK_MODEL));
+        assert_eq!(post(&mock.base_url(), "/v2/other", "{}").0, 404);
+        let recorded = mock.requests();
+        assert_eq!(recorded.len(), 2);
+        assert_eq!(recorded[0].header("x-test"), Some("yes"));
+        assert_eq!(recorded[0].json.as_ref().unwrap()["model"], "m");
+        assert_eq!(mock.all_requests().len(), 4);
+        mock.assert_finished();
+    }
+
+    #[test]
+    fn an_over_run_answers_500_and_fails_the_test() {
+        let mock = MockLlm::start(vec![]);
+        let (status, body) = post(&mock.base_url(), CHAT_PATH, CHAT);
+        assert_eq!(status, 500);
+        assert!(body.contains("script exhausted"), "{body}");
+        assert!(mock.overrun());
+        let finished =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| mock.assert_finished()));
+        assert!(finished.is_err());
+        let dropped = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || drop(mock)));
+        assert!(
+            dropped.is_err(),
+            "dropping an over-run mock must fail the test"
+        );
+    }
+
+    #[test]
+    fn unused_replies_and_protocol_violations_fail_assert_finished() {
+        let mock = MockLlm::start(vec![Reply::text("a"), Reply::text("b")]);
+        post(&mock.base_url(), CHAT_PATH, CHAT);
+        let unused =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| mock.assert_finished()));
+        assert!(unused.is_err());
+
+        let mock = MockLlm::start(vec![Reply::text("a")]);
+        post(
+            &mock.base_url(),
+            CHAT_PATH,
+            r#"{"messages": [{"role": "user", "content": "u"}]}"#,
+        );
+        let broken =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| mock.assert_finished()));
+        assert!(broken.is_err());
+    }
+
+    #[test]
+    fn a_cut_stream_has_no_clean_end() {
+        let mock = MockLlm::start(vec![Reply::stream(SseReply::new().text("partial").cut())]);
+        use std::io::{Read, Write};
+        let base = mock.base_url();
+        let addr = base
+            .trim_start_matches("http://")
+            .split('/')
+            .next()
+            .unwrap();
+        let mut stream = std::net::TcpStream::connect(addr).unwrap();
+        write!(
+            stream,
+            "POST {CHAT_PATH} HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\n\r\n{CHAT}",
+            CHAT.len()
+        )
+        .unwrap();
+        let mut raw = Vec::new();
+        let _ = stream.read_to_end(&mut raw);
+        let text = String::from_utf8_lossy(&raw);
+        assert!(text.contains("partial"), "{text}");
+        assert!(!text.contains("[DONE]"));
+        assert!(
+            !text.ends_with("0\r\n\r\n"),
+            "the chunked body must not end cleanly"
+        );
+        mock.assert_finished();
+    }
 }

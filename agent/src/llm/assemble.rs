@@ -534,4 +534,47 @@ mod tests {
         assert_eq!(answer.finish_reason, FinishReason::Unspecified);
         assert_eq!(pieces, vec![Piece::Text("ok".into())]);
     }
+
+    /// Random chunk-shaped JSON: nothing panics and every call that comes
+    /// out has a non-empty unique id and some arguments.
+    #[test]
+    fn fuzz_chunks() {
+        use rand::{Rng, SeedableRng};
+        let leaves = [
+            json!(null),
+            json!(0),
+            json!(-1),
+            json!(1.5),
+            json!("x"),
+            json!(""),
+            json!("{\"a\":"),
+            json!("1}"),
+            json!({"k": 1}),
+            json!([]),
+            json!("get_issue"),
+            json!("call_1"),
+        ];
+        let mut rng = rand::rngs::StdRng::seed_from_u64(11);
+        for _ in 0..5_000 {
+            let mut assembler = Assembler::default();
+            let mut pieces = Vec::new();
+            for _ in 0..rng.gen_range(0..8) {
+                let mut pick = || leaves[rng.gen_range(0..leaves.len())].clone();
+                let tool = json!({"index": pick(), "id": pick(),
+                                  "function": {"name": pick(), "arguments": pick()}});
+                let delta = json!({"content": pick(), "tool_calls": [tool, pick()],
+                                   "function_call": {"name": pick(), "arguments": pick()}});
+                let chunk = json!({"choices": [{"index": pick(), "delta": delta,
+                                                "finish_reason": pick()}],
+                                   "usage": {"prompt_tokens": pick(), "completion_tokens": pick()}});
+                assembler.apply(&chunk, &mut pieces);
+            }
+            let answer = assembler.finish();
+            let mut ids = std::collections::HashSet::new();
+            for call in &answer.tool_calls {
+                assert!(!call.id.is_empty() && ids.insert(call.id.clone()));
+                assert!(!call.arguments.is_empty());
+            }
+        }
+    }
 }

@@ -668,4 +668,87 @@ mod tests {
         shown.push_str(&g.finish(&text).unwrap());
         assert_eq!(shown, text);
     }
+
+    /// Random texts built from the pieces that matter, streamed in random
+    /// splits: nothing panics, and what the guard shows is exactly the
+    /// visible text that extraction leaves.
+    #[test]
+    fn fuzz_guard_agrees_with_extract() {
+        use rand::{Rng, SeedableRng};
+        const PIECES: &[&str] = &[
+            "{",
+            "}",
+            "[",
+            "]",
+            "\"",
+            ":",
+            ",",
+            ";",
+            " ",
+            "\n",
+            "\r\n",
+            "é",
+            "🙂",
+            "`",
+            "```",
+            "```json\n",
+            "<tool_call>",
+            "</tool_call>",
+            "[TOOL_CALLS]",
+            "[ARGS]",
+            "[CALL_ID]",
+            "<|python_tag|>",
+            "<function=",
+            "</function>",
+            ">",
+            "<|eom_id|>",
+            "\"name\"",
+            "\"arguments\"",
+            "\"parameters\"",
+            "\"get_issue\"",
+            "get_issue",
+            "\"id\"",
+            "\"7\"",
+            "{}",
+            "text ",
+            "x",
+            "<",
+            "{\"name\": \"get_issue\", \"arguments\": {}}",
+            "<tool_call>{\"name\": \"get_issue\", \"arguments\": {}}</tool_call>",
+            "[TOOL_CALLS]get_issue[ARGS]{}",
+            "<function=get_issue>{}</function>",
+            "```json\n{\"name\": \"list_issues\", \"arguments\": {}}\n```",
+            "```bash\nls\n```",
+        ];
+        let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+        let mut with_calls = 0;
+        for _ in 0..20_000 {
+            let len = rng.gen_range(0..24);
+            let text: String = (0..len)
+                .map(|_| PIECES[rng.gen_range(0..PIECES.len())])
+                .collect();
+            let found = extract(&text, KNOWN);
+            with_calls += usize::from(found.is_some());
+            let visible = found.as_ref().map_or(text.as_str(), |f| f.visible.as_str());
+            let mut g = guard();
+            let mut shown = String::new();
+            let mut rest = text.as_str();
+            while !rest.is_empty() {
+                let mut cut = rng.gen_range(1..=rest.len());
+                while !rest.is_char_boundary(cut) {
+                    cut += 1;
+                }
+                let (delta, tail) = rest.split_at(cut);
+                if let Some(out) = g.push(delta) {
+                    shown.push_str(&out);
+                }
+                rest = tail;
+            }
+            if let Some(out) = g.finish(visible) {
+                shown.push_str(&out);
+            }
+            assert_eq!(shown, visible, "text: {text:?}");
+        }
+        assert!(with_calls > 2_000, "only {with_calls} texts held calls");
+    }
 }
