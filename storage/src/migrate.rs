@@ -54,6 +54,9 @@ pub static MIGRATIONS: &[Migration] = &[
     migration!("015_ai_messages_tool_use"),
     migration!("016_issues_fts_sync"),
     migration!("017_timeline_events"),
+    migration!("018_redaction_tokens"),
+    migration!("019_log_chunks"),
+    migration!("020_root_causes"),
 ];
 
 const CREATE_MIGRATIONS_TABLE: &str = "CREATE TABLE IF NOT EXISTS _migrations (

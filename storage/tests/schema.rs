@@ -253,7 +253,10 @@ fn every_migration_is_recorded_in_order() {
         .map(|m| m.name.to_string())
         .collect();
     assert_eq!(names, expected);
-    assert_eq!(names.len(), 17);
     let numbers: Vec<u32> = names.iter().map(|n| n[..3].parse().unwrap()).collect();
-    assert_eq!(numbers, (1..=17).collect::<Vec<u32>>());
+    assert_eq!(
+        numbers,
+        (1..=names.len() as u32).collect::<Vec<u32>>(),
+        "numbered without gaps"
+    );
 }
