@@ -18,7 +18,7 @@ use super::config::LlmConfig;
 use super::error::{ApiErrorInfo, LlmError, classify_http, classify_in_band, excerpt};
 use super::request::{self, Body, BodyOptions};
 use super::retry;
-use super::sse::{SseDecoder, SseItem};
+use super::sse::{BOM, SseDecoder, SseItem};
 use super::text_tools::{self, StreamGuard};
 use super::types::{ChatRequest, Completion, StreamEvent, ToolCallSource};
 
@@ -369,7 +369,10 @@ impl LlmClient {
                 Ok(Ok(Some(chunk))) => chunk,
             };
             if mode == Mode::Sniff {
-                mode = match chunk.iter().find(|b| !b.is_ascii_whitespace()) {
+                let seen = [whole.as_slice(), &chunk].concat();
+                let start = seen.strip_prefix(BOM).unwrap_or(&seen);
+                mode = match start.iter().find(|b| !b.is_ascii_whitespace()) {
+                    _ if seen.len() < BOM.len() && BOM.starts_with(&seen) => Mode::Sniff,
                     None => Mode::Sniff,
                     Some(b'{' | b'[') => Mode::Json,
                     Some(b'<') => Mode::Html,
@@ -419,7 +422,8 @@ impl LlmClient {
                 }
             }
             Mode::Json => {
-                let value: Value = serde_json::from_slice(&whole).map_err(|error| {
+                let json = whole.strip_prefix(BOM).unwrap_or(&whole);
+                let value: Value = serde_json::from_slice(json).map_err(|error| {
                     reader.fail(LlmError::Protocol {
                         url: waiter.url.to_owned(),
                         detail: format!(

@@ -16,6 +16,9 @@ pub(crate) enum SseItem {
 /// this long is a server bug, not an answer.
 pub(crate) const MAX_LINE_BYTES: usize = 8 * 1024 * 1024;
 
+/// A UTF-8 byte-order mark, which the SSE spec says to skip at the start.
+pub(crate) const BOM: &[u8] = b"\xEF\xBB\xBF";
+
 #[derive(Debug, Default)]
 pub(crate) struct SseDecoder {
     pending: Vec<u8>,
@@ -24,6 +27,8 @@ pub(crate) struct SseDecoder {
     has_data: bool,
     /// How far `pending` has been scanned for a line end already.
     scanned: usize,
+    /// Whether the byte-order mark check at the very start is done.
+    started: bool,
 }
 
 /// The decoder's only failure.
@@ -34,6 +39,15 @@ impl SseDecoder {
     /// Feeds bytes; appends complete items to `out`.
     pub(crate) fn push(&mut self, bytes: &[u8], out: &mut Vec<SseItem>) -> Result<(), LineTooLong> {
         self.pending.extend_from_slice(bytes);
+        if !self.started {
+            if self.pending.len() < BOM.len() && BOM.starts_with(&self.pending) {
+                return Ok(());
+            }
+            self.started = true;
+            if self.pending.starts_with(BOM) {
+                self.pending.drain(..BOM.len());
+            }
+        }
         let mut start = 0;
         let mut i = self.scanned;
         while i < self.pending.len() {
@@ -171,6 +185,18 @@ mod tests {
         }];
         for piece in 1..input.len() {
             assert_eq!(decode_in_pieces(input, piece), expected);
+        }
+    }
+
+    #[test]
+    fn leading_byte_order_mark_is_skipped() {
+        let input = b"\xEF\xBB\xBFdata: 1\n\ndata: 2\n\n";
+        for piece in 1..input.len() {
+            assert_eq!(
+                decode_in_pieces(input, piece),
+                vec![event("1"), event("2")],
+                "piece {piece}"
+            );
         }
     }
 
