@@ -81,7 +81,89 @@ impl Detector {
     /// found wherever else they stand alone in `text` (see
     /// [`crate::sweep`]).
     pub fn detect(&self, text: &str) -> Vec<Span> {
-        resolve(self.candidates(text, None).spans)
+        self.plan(text, None).spans
+    }
+
+    /// Make redaction idempotent where a span is glued to its neighbours.
+    ///
+    /// A detector's verdict can depend on the bytes next to a value
+    /// (`10.0.0.1-----BEGIN` is not an address; `10.0.0.1[PRIVATE_KEY_1]`
+    /// is). So around every span whose neighbour is not a plain delimiter,
+    /// the text is scanned again with the span replaced by a token, and
+    /// whatever that finds in the surrounding original text is added —
+    /// exactly what a second redaction would have found. Repeated until
+    /// nothing new appears (at most a few rounds).
+    fn settle_neighbours(&self, text: &str, spans: &mut Vec<Span>, known: Option<&Sweeper>) {
+        let b = text.as_bytes();
+        for _ in 0..MAX_SETTLE_ROUNDS {
+            let mut added = Vec::new();
+            let mut replaced = Vec::new();
+            for (k, s) in spans.iter().enumerate() {
+                let glued = |i: usize| b.get(i).is_some_and(|&x| !is_delimiter(x));
+                if !(s.start > 0 && glued(s.start - 1)) && !glued(s.end) {
+                    continue;
+                }
+                let prev_end = if k > 0 { spans[k - 1].end } else { 0 };
+                let next_start = spans.get(k + 1).map_or(b.len(), |n| n.start);
+                let mut lo = prev_end.max(s.start.saturating_sub(SETTLE_WINDOW));
+                while !text.is_char_boundary(lo) {
+                    lo -= 1;
+                }
+                let mut hi = next_start.min(s.end + SETTLE_WINDOW);
+                while !text.is_char_boundary(hi) {
+                    hi += 1;
+                }
+                let token = crate::map::token_for(s.kind, 1);
+                let shadow = format!("{}{token}{}", &text[lo..s.start], &text[s.end..hi]);
+                let left = s.start - lo;
+                let right = left + token.len();
+                for f in resolve(self.candidates(&shadow, known).spans) {
+                    // Keep finds in the original text, away from a window
+                    // edge that cuts through text (they may be artefacts).
+                    let from_edge = f.start > 0 || lo == prev_end;
+                    let to_edge = f.end < shadow.len() || hi == next_start;
+                    if f.end <= left && from_edge {
+                        added.push(Span {
+                            kind: f.kind,
+                            start: lo + f.start,
+                            end: lo + f.end,
+                        });
+                    } else if f.start >= right && to_edge {
+                        added.push(Span {
+                            kind: f.kind,
+                            start: s.end + f.start - right,
+                            end: s.end + f.end - right,
+                        });
+                    } else if f.start <= left
+                        && f.end >= right
+                        && f.len() > token.len()
+                        && from_edge
+                        && to_edge
+                    {
+                        // A value that swallows the token (`"api_key": "x
+                        // [GITHUB_TOKEN_1]"`): the second pass would
+                        // redact the whole, so this pass does.
+                        replaced.push(k);
+                        added.push(Span {
+                            kind: f.kind,
+                            start: lo + f.start,
+                            end: s.end + f.end - right,
+                        });
+                    }
+                }
+            }
+            if added.is_empty() {
+                return;
+            }
+            added.extend(
+                spans
+                    .iter()
+                    .enumerate()
+                    .filter(|(k, _)| !replaced.contains(k))
+                    .map(|(_, s)| *s),
+            );
+            *spans = resolve(added);
+        }
     }
 
     /// Replace every sensitive value in `text` with its token from `map`,
@@ -89,7 +171,7 @@ impl Detector {
     /// context secrets the map already knows from earlier texts.
     pub fn redact(&self, text: &str, map: &mut RedactionMap) -> Redaction {
         let before = map.len();
-        let plan = self.plan(text, map);
+        let plan = self.plan(text, Some(map.sweeper()));
         let (text, spans) = render(text, 0..text.len(), &plan.spans, map);
         Redaction {
             text,
@@ -101,9 +183,27 @@ impl Detector {
     /// Detect (sweeping for the map's secrets too) and resolve. Tokens are
     /// assigned only when spans are rendered, in text order, so that the
     /// streaming redactor numbers exactly as whole-text redaction does.
-    pub(crate) fn plan(&self, text: &str, map: &RedactionMap) -> Plan {
-        let candidates = self.candidates(text, Some(map.sweeper()));
-        let spans = resolve(candidates.spans);
+    pub(crate) fn plan(&self, text: &str, known: Option<&Sweeper>) -> Plan {
+        let candidates = self.candidates(text, known);
+        let mut spans = resolve(candidates.spans);
+        self.settle_neighbours(text, &mut spans, known);
+        // Secrets that only the second look found are swept for as well.
+        let late = Sweeper::build(spans.iter().map(|s| (s.kind, s.text(text))).filter(
+            |&(kind, value)| {
+                !candidates
+                    .secrets
+                    .as_ref()
+                    .is_some_and(|l| l.contains(kind, value))
+            },
+        ));
+        if let Some(late) = late {
+            let mut extra = Candidates::default();
+            numeric::scan(text, &[&late], false, &mut extra);
+            if !extra.spans.is_empty() {
+                extra.spans.extend(spans);
+                spans = resolve(extra.spans);
+            }
+        }
         Plan {
             spans,
             open_block: candidates.open_block,
@@ -123,7 +223,8 @@ impl Detector {
             .chain(local.as_ref())
             .filter(|s| !s.is_empty())
             .collect();
-        numeric::scan(text, &secrets, &mut out);
+        numeric::scan(text, &secrets, true, &mut out);
+        out.secrets = local;
         out
     }
 
@@ -140,7 +241,7 @@ impl Detector {
         punctuation_pass(text, &mut out);
         let b = t.elapsed().as_secs_f64();
         let secrets: Vec<&Sweeper> = local.iter().collect();
-        numeric::scan(text, &secrets, &mut out);
+        numeric::scan(text, &secrets, true, &mut out);
         let c = t.elapsed().as_secs_f64();
         std::hint::black_box(resolve(out.spans));
         let d = t.elapsed().as_secs_f64();
@@ -165,6 +266,37 @@ impl Detector {
         }
     }
 }
+
+/// Bytes around a value that no detector reads as part of a neighbouring
+/// value, so a span bordered by them needs no second look.
+fn is_delimiter(b: u8) -> bool {
+    b.is_ascii_whitespace()
+        || matches!(
+            b,
+            b'"' | b'\''
+                | b'`'
+                | b','
+                | b';'
+                | b')'
+                | b'<'
+                | b'>'
+                | b'{'
+                | b'}'
+                | b'['
+                | b']'
+                | b'|'
+                | b'&'
+                | b'?'
+        )
+}
+
+/// How far around a glued span the second look reaches. Detectors decide
+/// from a few bytes of context; values longer than this that touch a span
+/// are not re-examined.
+const SETTLE_WINDOW: usize = 96;
+/// Rounds of second looks; each round can only add spans in gaps, and in
+/// practice one round settles everything.
+const MAX_SETTLE_ROUNDS: usize = 3;
 
 /// `.`, `:` and `@` start the host, IP, MAC and e-mail detectors.
 fn punctuation_pass(text: &str, out: &mut Candidates) {
@@ -268,7 +400,40 @@ fn settle(cluster: &mut [Span], out: &mut Vec<Span>) {
             }
         }
     }
+    if cluster.len() <= 32 {
+        swallow(cluster, out, first);
+    }
     out[first..].sort_unstable_by_key(|s| s.start);
+}
+
+/// A rejected key/value secret that starts before and wholly contains the
+/// spans that beat it (`"api_key": "bearer ghp_…"`) takes their place: a
+/// second redaction would read `bearer [GITHUB_TOKEN_1]` as the key's value
+/// and redact it, so the first one does — the whole value is secret.
+fn swallow(cluster: &[Span], out: &mut Vec<Span>, first: usize) {
+    for c in cluster.iter().filter(|c| c.kind.is_context_secret()) {
+        let accepted = &out[first..];
+        if accepted.contains(c) {
+            continue;
+        }
+        let mut inside = accepted
+            .iter()
+            .filter(|a| a.start < c.end && a.end > c.start)
+            .peekable();
+        let Some(leftmost) = inside.clone().map(|a| a.start).min() else {
+            continue;
+        };
+        if leftmost > c.start && inside.all(|a| c.start <= a.start && a.end <= c.end) {
+            let keep: Vec<Span> = out[first..]
+                .iter()
+                .copied()
+                .filter(|a| !(a.start < c.end && a.end > c.start))
+                .collect();
+            out.truncate(first);
+            out.extend(keep);
+            out.push(*c);
+        }
+    }
 }
 
 /// Write `text[range]` with `spans` (sorted, inside `range`) replaced by

@@ -255,7 +255,7 @@ impl<'d, 'm, 'o, R: Read, W: Write> Streamer<'d, 'm, 'o, R, W> {
         let decoded = Decoded::new(&self.buf[..limit]);
         let text = decoded.text.as_str();
         let skip = decoded.text_offset(self.context);
-        let plan = self.detector.plan(text, self.map);
+        let plan = self.detector.plan(text, Some(self.map.sweeper()));
         let mut commit = if cut_in_line {
             let floor = (text.len().saturating_sub(OVERLAP)).max(skip + 1);
             let mut c = (floor..=text.len())

@@ -121,6 +121,18 @@ impl Sweeper {
         self.table[slot / 64] |= 1 << (slot % 64);
     }
 
+    /// Whether `value` of `kind` is in the set.
+    pub(crate) fn contains(&self, kind: PiiKind, value: &str) -> bool {
+        value.len() >= MIN_SWEEP_LEN
+            && self
+                .by_prefix
+                .get(&prefix(value.as_bytes()))
+                .is_some_and(|list| {
+                    list.iter()
+                        .any(|&i| self.values[i].0 == kind && self.values[i].1 == value)
+                })
+    }
+
     /// Whether the set holds no value.
     pub(crate) fn is_empty(&self) -> bool {
         self.values.is_empty()
@@ -162,7 +174,7 @@ mod tests {
     fn swept(values: &[&str], text: &str) -> Vec<(usize, usize)> {
         let s = Sweeper::build(values.iter().map(|v| (PiiKind::Password, *v))).unwrap();
         let mut out = crate::scan::Candidates::default();
-        crate::scan::numeric::scan(text, &[&s], &mut out);
+        crate::scan::numeric::scan(text, &[&s], false, &mut out);
         out.spans.iter().map(|s| (s.start, s.end)).collect()
     }
 

@@ -399,7 +399,15 @@ fn value_at(b: &[u8], i: usize) -> Option<(usize, usize)> {
         }
         return None;
     }
-    let ve = extend_right(b, i, MAX_VALUE, |x| !is_value_end(x));
+    // A replacement token ends an unquoted value: the text after a value
+    // that was redacted must not be read as more of the value.
+    let mut ve = i;
+    while ve < b.len() && ve - i < MAX_VALUE && !is_value_end(b[ve]) {
+        if b[ve] == b'[' && token_len_at(b, ve).is_some() {
+            break;
+        }
+        ve += 1;
+    }
     Some((i, ve))
 }
 
@@ -780,8 +788,12 @@ fn private_key(b: &[u8], s: usize, out: &mut Candidates) {
         };
         let line = &b[line_start..content_end];
         let body = !line.is_empty() && line.iter().all(|&x| is_pem_body(x));
-        let header = memchr::memmem::find(line, b": ").is_some()
-            && line.first().is_some_and(u8::is_ascii_uppercase);
+        // `Proc-Type: 4,ENCRYPTED`, `Comment: "…"`; never a line holding
+        // another BEGIN/END marker.
+        let header = line.len() <= 256
+            && line.first().is_some_and(u8::is_ascii_uppercase)
+            && memchr::memmem::find(line, b": ").is_some()
+            && memchr::memmem::find(line, b"-----").is_none();
         if line_end == b.len() && (body || header || line.is_empty()) {
             // The text ends inside the block: more of it may follow.
             if !line.is_empty() {
@@ -825,6 +837,10 @@ fn url_credentials(b: &[u8], colon: usize, out: &mut Candidates) {
         return;
     }
     let info = &b[auth_start..at];
+    // Redacted text inside: not a credential as written by anyone.
+    if memchr::memchr_iter(b'[', info).any(|k| token_len_at(info, k).is_some()) {
+        return;
+    }
     let ok = match memchr::memchr(b':', info) {
         Some(c) => c + 1 < info.len(),
         None => info.len() >= 16 && info.iter().any(u8::is_ascii_digit),

@@ -26,6 +26,8 @@ pub(crate) struct Candidates {
     /// Start of a `-----BEGIN … PRIVATE KEY-----` block that had not ended by
     /// the end of the text.
     pub open_block: Option<usize>,
+    /// The context secrets the keyword pass found (swept for in the text).
+    pub secrets: Option<crate::sweep::Sweeper>,
 }
 
 impl Candidates {

@@ -5,7 +5,9 @@
 //! A number is read as a *chain*: digit groups joined by single separators
 //! (` `, `-`, `.`), an optional leading `+`, and an optional `(area)` group.
 //! Every contiguous sub-chain is tried, longest first from each starting
-//! group, so `order 12 4111 1111 1111 1111` still yields the card.
+//! group, and every match is reported (overlaps are settled later by
+//! precedence), so `order 12 4111 1111 1111 1111` still yields the card and
+//! `+44 20 4111 1111 1111 1111` yields the card rather than a phone.
 //!
 //! * Card: 13–19 digits, Luhn-valid. Separated form: groups joined by one
 //!   kind of separator (space or `-`), first group 4 digits, others 3–6.
@@ -52,8 +54,9 @@ impl Group {
 /// Scan every word start of `text` for numbers and dashed MACs.
 ///
 /// The same pass probes `secrets` at every word start (and, if one of them
-/// needs it, at every non-word byte): see [`crate::sweep`].
-pub(crate) fn scan(text: &str, secrets: &[&Sweeper], out: &mut Candidates) {
+/// needs it, at every non-word byte): see [`crate::sweep`]. With `numbers`
+/// off it only probes.
+pub(crate) fn scan(text: &str, secrets: &[&Sweeper], numbers: bool, out: &mut Candidates) {
     let b = text.as_bytes();
     let n = b.len();
     let inside = secrets.iter().any(|s| s.probes_inside_words());
@@ -65,6 +68,14 @@ pub(crate) fn scan(text: &str, secrets: &[&Sweeper], out: &mut Candidates) {
             && let Some((kind, end)) = secrets.iter().find_map(|s| s.probe(b, i))
         {
             out.push(kind, i, end);
+        }
+        if !numbers {
+            i = if class & WORD == 0 {
+                i + 1
+            } else {
+                skip_word(b, i)
+            };
+            continue;
         }
         if class & WORD == 0 {
             if class & NUM_OPEN != 0
@@ -102,12 +113,13 @@ fn skip_word(b: &[u8], mut i: usize) -> usize {
     i
 }
 
-/// `1.5`, `v2-3`: a digit right after `digit.` or `digit-` continues an
+/// `1.5`, `v2-3`: a digit right after `x.` or `x-` continues an
 /// earlier number that the chain reader already judged.
 fn preceded_by_number_part(b: &[u8], i: usize) -> bool {
-    i >= 2
-        && matches!(b[i - 1], b'.' | b'-' | b'/' | b':' | b',')
-        && b[i - 2].is_ascii_alphanumeric()
+    // Only `.` and `-`: they never border a redaction token's edge as a
+    // delimiter would, so the verdict is the same before and after
+    // redaction.
+    i >= 2 && matches!(b[i - 1], b'.' | b'-') && b[i - 2].is_ascii_alphanumeric()
 }
 
 fn dashed_mac(b: &[u8], i: usize) -> Option<usize> {
@@ -214,7 +226,7 @@ fn chain(b: &[u8], i: usize, out: &mut Candidates) -> usize {
                     groups[e - 1].end
                 };
                 out.push(kind, start, end);
-                s = e;
+                s += 1;
             }
             None => s += 1,
         }
@@ -426,8 +438,9 @@ mod tests {
 
     fn found(text: &str) -> Vec<(PiiKind, &str)> {
         let mut out = Candidates::default();
-        scan(text, &[], &mut out);
-        out.spans
+        scan(text, &[], true, &mut out);
+        let spans = crate::detector::resolve(out.spans);
+        spans
             .iter()
             .map(|s| (s.kind, &text[s.start..s.end]))
             .collect()

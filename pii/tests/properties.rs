@@ -1,0 +1,150 @@
+//! The invariants of `pii::invariants::check` over many seeded random
+//! inputs (the same checks the fuzz targets run), and accuracy on the
+//! generated corpus.
+
+use pii::Detector;
+use pii::corpus::{self, Rng};
+
+/// Pieces that exercise every detector and their edges, glued at random.
+const PIECES: &[&str] = &[
+    "password=",
+    "pwd: ",
+    "\"api_key\": \"",
+    "token=",
+    "Authorization: Bearer ",
+    "bearer ",
+    "the password is ",
+    "--password ",
+    "<password>",
+    "</password>",
+    "https://",
+    "user:pass@",
+    "@",
+    ".",
+    ":",
+    "::",
+    "-",
+    " ",
+    "\n",
+    "\"",
+    "'",
+    "\\\"",
+    "=",
+    "[",
+    "]",
+    "(",
+    ")",
+    "+1 ",
+    "+44 20 ",
+    "415-555-2671",
+    "(415) 555-2671",
+    "4111 1111 1111 1111",
+    "4111111111111111",
+    "123-45-6789",
+    "10.0.0.1",
+    "192.168.1.254",
+    "version=",
+    "v",
+    "1.2.3.4",
+    "fe80::1",
+    "2001:db8::8a2e:370:7334",
+    "00:1a:2b:3c:4d:5e",
+    "00-1A-2B-3C-4D-5E",
+    "0011.2233.4455",
+    "example.com",
+    "db-01.prod.internal",
+    "app.log",
+    "java.util.concurrent",
+    "ops@example.com",
+    "AKIAIOSFODNN7EXAMPLE",
+    "ghp_0123456789abcdefghijABCDEFGHIJ012345",
+    "xoxb-1234567890-abcdefghij",
+    "sk-proj-AbCdEfGhIjKlMnOpQrSt0123",
+    "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0In0.c2ln",
+    "-----BEGIN RSA PRIVATE KEY-----\n",
+    "MIIEowIBAAKCAQEA\n",
+    "-----END RSA PRIVATE KEY-----",
+    "[EMAIL_1]",
+    "[PASSWORD_2]",
+    "[IPV4_",
+    "hunter22",
+    "s3cr3t!",
+    "Größe",
+    "日本",
+    "—",
+    "é",
+    "\u{fffd}",
+    "\t",
+    "12:30:45",
+    "2024-01-15T12:30:45Z",
+    "0",
+    "9",
+    "x",
+    "Z",
+    "_",
+    "%",
+    "&",
+    ";",
+    ",",
+];
+
+fn random_text(rng: &mut Rng) -> String {
+    let mut s = String::new();
+    for _ in 0..rng.below(40) {
+        if rng.chance(15) {
+            // A run of random ASCII or arbitrary scalar values.
+            for _ in 0..rng.below(12) {
+                let c = if rng.chance(80) {
+                    char::from(32 + rng.below(95) as u8)
+                } else {
+                    char::from_u32(rng.below(0x11_0000) as u32).unwrap_or('\u{fffd}')
+                };
+                s.push(c);
+            }
+        } else {
+            s.push_str(PIECES[rng.below(PIECES.len() as u64) as usize]);
+        }
+    }
+    s
+}
+
+#[test]
+fn invariants_hold_on_random_inputs() {
+    let detector = Detector::new();
+    let mut rng = Rng::new(0x5eed);
+    for case in 0..4000 {
+        let input = random_text(&mut rng);
+        if let Err(e) = pii::invariants::check(&detector, &input) {
+            panic!("case {case}: {e}\ninput: {input:?}");
+        }
+    }
+}
+
+#[test]
+fn invariants_hold_on_the_fuzz_seed_corpus() {
+    let detector = Detector::new();
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus/redact");
+    let mut seen = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let bytes = std::fs::read(entry.unwrap().path()).unwrap();
+        let input = String::from_utf8_lossy(&bytes);
+        pii::invariants::check(&detector, &input).unwrap();
+        seen += 1;
+    }
+    assert!(seen >= 10, "seed corpus missing in {dir:?}");
+}
+
+#[test]
+fn planted_values_are_all_found_with_high_precision() {
+    let corpus = corpus::generate(2024, 2 << 20);
+    let spans = Detector::global().detect(&corpus.text);
+    let score = corpus::score(&corpus, &spans);
+    assert_eq!(score.missed, vec![], "missed planted values");
+    assert!(score.recall() == 1.0);
+    assert!(
+        score.precision() >= 0.99,
+        "precision {}: {:?}",
+        score.precision(),
+        &score.false_positives[..5.min(score.false_positives.len())]
+    );
+}
