@@ -100,7 +100,8 @@ impl Detector {
             let mut replaced = Vec::new();
             for (k, s) in spans.iter().enumerate() {
                 let glued = |i: usize| b.get(i).is_some_and(|&x| !is_delimiter(x));
-                if !(s.start > 0 && glued(s.start - 1)) && !glued(s.end) {
+                let glued_left = s.start > 0 && glued(s.start - 1);
+                if !glued_left && !glued(s.end) {
                     continue;
                 }
                 let prev_end = if k > 0 { spans[k - 1].end } else { 0 };

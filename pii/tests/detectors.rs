@@ -1,5 +1,8 @@
 //! Each detector on positive and negative examples, through the public API.
 
+// Test helpers outside #[test] functions may panic on failure too.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use pii::{Detector, PiiKind, RedactionMap, Span};
 
 fn found(text: &str) -> Vec<(PiiKind, &str)> {

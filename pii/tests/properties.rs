@@ -2,6 +2,9 @@
 //! inputs (the same checks the fuzz targets run), and accuracy on the
 //! generated corpus.
 
+// Test helpers outside #[test] functions may panic on failure too.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use pii::Detector;
 use pii::corpus::{self, Rng};
 

@@ -1,5 +1,6 @@
 //! Everything started from a keyword or a fixed prefix, found by one
-//! ASCII-case-insensitive Aho-Corasick pass over the text (see [`PATTERNS`]).
+//! case-sensitive Aho-Corasick pass over the text, with each key word in its
+//! three usual spellings (see [`patterns`]).
 //!
 //! * Key/value secrets (`API_KEY`, `PASSWORD`): a trigger word (`pass`,
 //!   `pwd`, `secret`, `token`, `key`, `auth`, `credential`, `signature`) is
@@ -63,8 +64,8 @@ pub(crate) enum Trigger {
 /// covers snake, kebab, camel and screaming case (`dbPassword`,
 /// `X-Api-Key`, `PGPASSWORD`); prefixes are case-sensitive by nature. Keeping
 /// the search case-sensitive and under 64 patterns lets Aho-Corasick use its
-/// SIMD prefilter, which is most of this crate's speed. Limit: a key in
-/// odd mixed case (`PassWord`) is not recognised.
+/// SIMD prefilter. Only the trigger word must match (`PassWord` is found by
+/// `Pass`); a trigger in odd mixed case (`pAsSword`) is not recognised.
 const WORDS: &[(&str, Trigger)] = &[
     ("pass", Trigger::Key),
     ("pwd", Trigger::Key),
