@@ -141,6 +141,22 @@ text_enum!(
     }
 );
 
+impl TimelineEventType {
+    /// The metadata fields the seed defines for this type; every event of
+    /// the type carries them.
+    pub fn metadata_fields(self) -> &'static [&'static str] {
+        match self {
+            TimelineEventType::TriageStarted => &["severity", "category"],
+            TimelineEventType::LogUploaded => &["file_name", "file_size"],
+            TimelineEventType::WhyLevelAdvanced => &["from_level", "to_level", "question"],
+            TimelineEventType::RootCauseIdentified => &["root_cause", "confidence"],
+            TimelineEventType::RcaGenerated => &["doc_id", "section_count"],
+            TimelineEventType::PostmortemGenerated => &["doc_id", "timeline_events_count"],
+            TimelineEventType::DocumentExported => &["format", "file_path"],
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
