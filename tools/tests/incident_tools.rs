@@ -358,15 +358,14 @@ const PLANTED: &[&str] = &[
 ];
 
 fn planted_log() -> String {
-    format!(
-        "2026-11-27T10:00:01Z INFO user alice.smith@example.com logged in from 10.20.30.40\n\
+    "2026-11-27T10:00:01Z INFO user alice.smith@example.com logged in from 10.20.30.40\n\
          2026-11-27T10:00:02Z DEBUG db connect password=hunter2-Secret! host=db1\n\
          2026-11-27T10:00:03Z WARN aws key AKIAIOSFODNN7EXAMPLE used by deploy bot\n\
          2026-11-27T10:00:04Z ERROR token ghp_abcdefghijklmnopqrstuvwxyz0123456789 rejected\n\
          2026-11-27T10:00:05Z INFO payment card 4111 1111 1111 1111 declined\n\
          2026-11-27T10:00:06Z ERROR auth header Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U expired\n\
          2026-11-27T10:00:07Z ERROR upstream timed out (110: Connection timed out) while reading response header\n"
-    )
+        .to_string()
 }
 
 #[tokio::test]
