@@ -1,0 +1,1 @@
+//! Document rendering (not built yet).
