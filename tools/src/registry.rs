@@ -40,6 +40,8 @@ pub struct ToolResult {
     pub summary: String,
     /// The failure was the system's (storage), not the call's.
     pub infrastructure: bool,
+    /// How many values were redacted from the output.
+    pub redactions: usize,
     /// Operator-facing detail of an infrastructure failure (never sent to
     /// a model).
     #[serde(skip)]
@@ -146,11 +148,12 @@ impl Registry {
             )
             .await
             {
-                Ok(_) => ToolResult {
+                Ok(redactions) => ToolResult {
                     ok: true,
                     content: crate::output::cap(&raw.value.to_string(), max),
                     summary: raw.summary,
                     infrastructure: false,
+                    redactions,
                     operator_detail: None,
                 },
                 Err(e) => failure(ctx, e, max).await,
@@ -169,15 +172,15 @@ async fn failure(ctx: &ToolContext, e: ToolError, max: usize) -> ToolResult {
     let message = e.model_message();
     // Error text can echo arguments; it is redacted like any output. If even
     // that fails, the model gets a fixed text rather than anything unredacted.
-    let content = match crate::redaction::redact_text(
+    let (content, redactions) = match crate::redaction::redact_text(
         &ctx.store,
         ctx.current_issue.as_ref(),
         message,
     )
     .await
     {
-        Ok(r) => format!("ERROR: {}", r.text),
-        Err(_) => "ERROR: the tool failed (details withheld)".to_string(),
+        Ok(r) => (format!("ERROR: {}", r.text), r.spans.len()),
+        Err(_) => ("ERROR: the tool failed (details withheld)".to_string(), 0),
     };
     ToolResult {
         ok: false,
@@ -190,6 +193,7 @@ async fn failure(ctx: &ToolContext, e: ToolError, max: usize) -> ToolResult {
             .collect(),
         content: crate::output::cap(&content, max),
         infrastructure,
+        redactions,
         operator_detail,
     }
 }
