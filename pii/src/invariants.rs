@@ -4,6 +4,7 @@
 
 use crate::detector::Detector;
 use crate::map::RedactionMap;
+use crate::scan::token_len_at;
 use crate::sweep::MIN_SWEEP_LEN;
 
 /// Check, for `input` and a fresh map:
@@ -16,7 +17,8 @@ use crate::sweep::MIN_SWEEP_LEN;
 /// 5. redacting the output again with the same map changes nothing
 ///    (idempotence) and creates no map entry;
 /// 6. no context secret of [`MIN_SWEEP_LEN`] or more bytes survives
-///    anywhere in the output as a free-standing word.
+///    anywhere in the output as a free-standing word (other than as the
+///    inside of a replacement token).
 ///
 /// Returns a description of the first violation.
 pub fn check(detector: &Detector, input: &str) -> Result<(), String> {
@@ -84,6 +86,9 @@ fn free_standing(text: &str, value: &str) -> Option<usize> {
         let end = i + v.len();
         let glued_left = word(v[0]) && i > 0 && word(b[i - 1]);
         let glued_right = word(v[v.len() - 1]) && end < b.len() && word(b[end]);
-        !glued_left && !glued_right
+        // `PASSWORD_1` inside the token `[PASSWORD_1]` is not the secret.
+        let in_token =
+            i > 0 && b[i - 1] == b'[' && token_len_at(b, i - 1).is_some_and(|l| i - 1 + l >= end);
+        !glued_left && !glued_right && !in_token
     })
 }

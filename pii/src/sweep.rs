@@ -22,7 +22,7 @@ use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
 use crate::kind::PiiKind;
-use crate::scan::is_word;
+use crate::scan::{is_word, token_len_at};
 
 /// Shortest secret that is swept for. Shorter values (`abc`) occur as
 /// ordinary words far more often than as the secret, and would blank out
@@ -160,7 +160,11 @@ impl Sweeper {
         self.by_prefix.get(&key)?.iter().find_map(|&k| {
             let (kind, value) = &self.values[k];
             let end = i + value.len();
-            let matches = b[i..].starts_with(value.as_bytes());
+            // Never inside a replacement token (`PASSWORD_1` in `[PASSWORD_1]`).
+            let in_token = i > 0
+                && b[i - 1] == b'['
+                && token_len_at(b, i - 1).is_some_and(|l| i - 1 + l >= end);
+            let matches = !in_token && b[i..].starts_with(value.as_bytes());
             let glued_right = matches && is_word(b[end - 1]) && end < b.len() && is_word(b[end]);
             (matches && !glued_right).then_some((*kind, end))
         })
