@@ -129,6 +129,8 @@ fn invariants_hold_on_inputs_the_fuzzer_found() {
     for input in [
         // A secret that reads like a token must not be swept inside tokens.
         "password=PASSWORD_1] [password=[PASS\u{b}EYY_2]",
+        // A secret right after `(` must be swept there too.
+        "pwd:41#5) 755-+0 (41#5) 755-2670 111145-67",
     ] {
         pii::invariants::check(&detector, input).unwrap();
     }

@@ -82,11 +82,11 @@ pub(crate) fn scan(text: &str, secrets: &[&Sweeper], numbers: bool, out: &mut Ca
                 && b.get(i + 1).is_some_and(u8::is_ascii_digit)
                 && (i == 0 || !is_word(b[i - 1]))
             {
-                i = chain(b, i, out);
-                i = skip_word(b, i);
-            } else {
-                i += 1;
+                // The digits after `+`/`(` are still visited as a word
+                // start of their own (for the secret probe).
+                chain(b, i, out);
             }
+            i += 1;
             continue;
         }
         // Words are skipped whole, so `i` is a word start here.
