@@ -99,9 +99,7 @@ impl Detector {
             let mut added = Vec::new();
             let mut replaced = Vec::new();
             for (k, s) in spans.iter().enumerate() {
-                let glued = |i: usize| b.get(i).is_some_and(|&x| !is_delimiter(x));
-                let glued_left = s.start > 0 && glued(s.start - 1);
-                if !glued_left && !glued(s.end) {
+                if !glued_left(b, s.start) && !glued_right(b, s.end) {
                     continue;
                 }
                 let prev_end = if k > 0 { spans[k - 1].end } else { 0 };
@@ -289,6 +287,29 @@ fn is_delimiter(b: u8) -> bool {
                 | b'&'
                 | b'?'
         )
+}
+
+/// Whether the byte before a span at `start` could change a detector's
+/// verdict once the span becomes a token (a value may end right there).
+fn glued_left(b: &[u8], start: usize) -> bool {
+    start > 0 && !is_delimiter(b[start - 1])
+}
+
+/// Whether the byte after a span ending at `end` could change a verdict.
+/// A port (`host:5432`) cannot: only a `:` that leads on to another `:` (an
+/// IPv6 address) can.
+fn glued_right(b: &[u8], end: usize) -> bool {
+    match b.get(end) {
+        None => false,
+        Some(b':') => {
+            let run = b[end + 1..]
+                .iter()
+                .take_while(|x| x.is_ascii_hexdigit() || **x == b'.')
+                .count();
+            b.get(end + 1 + run) == Some(&b':')
+        }
+        Some(&x) => !is_delimiter(x),
+    }
 }
 
 /// How far around a glued span the second look reaches. Detectors decide
