@@ -61,13 +61,18 @@ pub(crate) fn scan(text: &str, secrets: &[&Sweeper], numbers: bool, out: &mut Ca
     let n = b.len();
     let inside = secrets.iter().any(|s| s.probes_inside_words());
     let mut i = 0;
+    // Secret occurrences do not overlap: leftmost first, like a re-read of
+    // the redacted text would find them.
+    let mut swept_to = 0;
     while i < n {
         let class = CLASS[b[i] as usize];
         if !secrets.is_empty()
+            && i >= swept_to
             && (class & WORD != 0 || inside)
             && let Some((kind, end)) = secrets.iter().find_map(|s| s.probe(b, i))
         {
             out.push(kind, i, end);
+            swept_to = end;
         }
         if !numbers {
             i = if class & WORD == 0 {
