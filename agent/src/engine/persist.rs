@@ -1,0 +1,240 @@
+//! Storing and loading conversation messages.
+
+use storage::repo::messages::{self, Message, NewMessage};
+use storage::{ConversationId, Role, Store};
+
+use super::error::EngineError;
+use super::repair::HistoryItem;
+use crate::llm::{ToolCall, WireMessage};
+
+/// A stored summary of older turns starts with this mark and the last
+/// message it covers: `[Summary of messages 1–40 of this conversation…]`.
+/// When the history is loaded, the messages it covers are left out and the
+/// summary stands in their place (the rows themselves stay in the database).
+pub const SUMMARY_PREFIX: &str = "[Summary of messages 1–";
+
+/// The stored text of a summary covering messages up to `through`.
+pub fn summary_message(through: i64, body: &str) -> String {
+    format!(
+        "{SUMMARY_PREFIX}{through} of this conversation, written to fit the context window]\n{body}"
+    )
+}
+
+/// The last message a stored summary covers, if `content` is one.
+pub fn summary_through(content: &str) -> Option<i64> {
+    let rest = content.strip_prefix(SUMMARY_PREFIX)?;
+    let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+    digits.parse().ok()
+}
+
+/// The chat-completions shape of tool calls, as stored in `tool_calls`.
+pub fn tool_calls_json(calls: &[ToolCall]) -> serde_json::Value {
+    serde_json::Value::Array(
+        calls
+            .iter()
+            .map(|c| {
+                serde_json::json!({
+                    "id": c.id,
+                    "type": "function",
+                    "function": {"name": c.name, "arguments": c.arguments},
+                })
+            })
+            .collect(),
+    )
+}
+
+fn parse_tool_calls(v: &serde_json::Value) -> Vec<ToolCall> {
+    v.as_array()
+        .map(|calls| {
+            calls
+                .iter()
+                .map(|c| ToolCall {
+                    id: c["id"].as_str().unwrap_or_default().to_string(),
+                    name: c["function"]["name"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_string(),
+                    arguments: match &c["function"]["arguments"] {
+                        serde_json::Value::String(s) => s.clone(),
+                        other => other.to_string(),
+                    },
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn to_wire(m: &Message) -> WireMessage {
+    match m.role {
+        Role::System => WireMessage::system(m.content.clone()),
+        Role::User => WireMessage::user(m.content.clone()),
+        Role::Assistant => WireMessage::assistant_with_tools(
+            m.content.clone(),
+            m.tool_calls
+                .as_ref()
+                .map(parse_tool_calls)
+                .unwrap_or_default(),
+        ),
+        Role::Tool => WireMessage::tool(
+            m.tool_call_id.clone().unwrap_or_default(),
+            m.content.clone(),
+        ),
+    }
+}
+
+/// Puts the latest stored summary in place of the messages it covers.
+pub fn cut_at_summary(items: Vec<HistoryItem>) -> Vec<HistoryItem> {
+    let found = items
+        .iter()
+        .enumerate()
+        .rev()
+        .find_map(|(n, i)| match &i.msg {
+            WireMessage::User { content } => summary_through(content).map(|t| (n, t)),
+            _ => None,
+        });
+    let Some((at, through)) = found else {
+        return items;
+    };
+    let mut out = Vec::with_capacity(items.len());
+    let mut rest = Vec::new();
+    for (n, item) in items.into_iter().enumerate() {
+        if n == at {
+            out.insert(0, item);
+        } else if n > at || item.seq.is_some_and(|s| s > through) {
+            rest.push(item);
+        }
+    }
+    out.extend(rest);
+    out
+}
+
+/// The conversation as the next request starts from: from the latest
+/// summary on, with stored token counts (system messages included).
+pub async fn load(
+    store: &Store,
+    conversation: &ConversationId,
+) -> Result<Vec<HistoryItem>, EngineError> {
+    let id = conversation.clone();
+    let stored = store.read(move |c| messages::list(c, &id)).await?;
+    let items = stored
+        .iter()
+        .map(|m| {
+            HistoryItem::new(
+                Some(m.seq),
+                to_wire(m),
+                usize::try_from(m.token_count).unwrap_or(0),
+            )
+        })
+        .collect();
+    Ok(cut_at_summary(items))
+}
+
+/// Tokens of the latest stored system message (0 if none).
+pub fn last_system_tokens(items: &[HistoryItem]) -> usize {
+    items
+        .iter()
+        .rev()
+        .find(|i| matches!(i.msg, WireMessage::System { .. }))
+        .map(|i| i.tokens)
+        .unwrap_or(0)
+}
+
+/// Content of the latest stored system message.
+pub fn last_system_content(items: &[HistoryItem]) -> Option<&str> {
+    items.iter().rev().find_map(|i| match &i.msg {
+        WireMessage::System { content } => Some(content.as_str()),
+        _ => None,
+    })
+}
+
+/// Stores one message with its token count.
+pub async fn append(
+    store: &Store,
+    conversation: &ConversationId,
+    msg: &WireMessage,
+    tokens: usize,
+) -> Result<Message, EngineError> {
+    let new = match msg {
+        WireMessage::System { content } => NewMessage {
+            role: Role::System,
+            content: content.clone(),
+            token_count: tokens,
+            tool_calls: None,
+            tool_call_id: None,
+        },
+        WireMessage::User { content } => NewMessage {
+            role: Role::User,
+            content: content.clone(),
+            token_count: tokens,
+            tool_calls: None,
+            tool_call_id: None,
+        },
+        WireMessage::Assistant {
+            content,
+            tool_calls,
+        } => NewMessage {
+            role: Role::Assistant,
+            content: content.clone(),
+            token_count: tokens,
+            tool_calls: (!tool_calls.is_empty()).then(|| tool_calls_json(tool_calls)),
+            tool_call_id: None,
+        },
+        WireMessage::Tool {
+            tool_call_id,
+            content,
+        } => NewMessage {
+            role: Role::Tool,
+            content: content.clone(),
+            token_count: tokens,
+            tool_calls: None,
+            tool_call_id: Some(tool_call_id.clone()),
+        },
+    };
+    let id = conversation.clone();
+    Ok(store
+        .write(move |tx| messages::append(tx, &id, &new))
+        .await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tool_calls_round_trip_through_json() {
+        let calls = vec![
+            ToolCall {
+                id: "call_1".into(),
+                name: "grep_log".into(),
+                arguments: "{\"pattern\":\"5\\\\d\\\\d\"}".into(),
+            },
+            ToolCall {
+                id: "call_2".into(),
+                name: "get_issue".into(),
+                arguments: "{}".into(),
+            },
+        ];
+        assert_eq!(parse_tool_calls(&tool_calls_json(&calls)), calls);
+    }
+
+    #[test]
+    fn the_latest_summary_stands_in_for_what_it_covers() {
+        let it = |seq: i64, m: WireMessage| HistoryItem::new(Some(seq), m, 1);
+        let items = vec![
+            it(1, WireMessage::user("old")),
+            it(2, WireMessage::assistant("old answer")),
+            it(3, WireMessage::user("kept turn")),
+            it(4, WireMessage::assistant("kept answer")),
+            it(
+                5,
+                WireMessage::user(summary_message(2, "what happened before")),
+            ),
+            it(6, WireMessage::assistant("after the summary")),
+        ];
+        let cut = cut_at_summary(items);
+        let got: Vec<Option<i64>> = cut.iter().map(|i| i.seq).collect();
+        assert_eq!(got, vec![Some(5), Some(3), Some(4), Some(6)]);
+        assert_eq!(summary_through(cut[0].msg.content()), Some(2));
+        assert_eq!(summary_through("[Summary of messages 1–x"), None);
+    }
+}

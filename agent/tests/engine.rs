@@ -1,0 +1,868 @@
+//! The turn loop against the scripted OpenAI-protocol server and a real
+//! encrypted database. After every run the stored conversation is checked
+//! (roles, order, each call answered once in order, token counts equal to
+//! tiktoken's count of what is stored) and `assert_finished` checks every
+//! request the mock received against the protocol's invariants.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::time::{Duration, Instant};
+
+use agent::engine::{Engine, EngineConfig, EngineError, EngineEvent, TurnOptions, TurnOutcome};
+use agent::llm::{LlmClient, LlmConfig, LlmError, ToolCall, WireMessage};
+use serde_json::{Value, json};
+use storage::repo::messages::Message;
+use storage::{ConversationId, DbConfig, DbKey, IssueId, Role, Store};
+use testkit::{MockLlm, MockToolCall, Reply, SseReply, ToolCallDelta};
+use tokio_util::sync::CancellationToken;
+
+const MODEL: &str = "gpt-4o-mini";
+
+struct Harness {
+    _dir: tempfile::TempDir,
+    engine: Engine,
+    mock: MockLlm,
+    issue: IssueId,
+    conv: ConversationId,
+}
+
+async fn harness(script: Vec<Reply>, config: EngineConfig) -> Harness {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(DbConfig {
+        path: dir.path().join("tftsr.db"),
+        key: DbKey::Raw([5; 32]),
+        key_source: "test".into(),
+    })
+    .await
+    .unwrap();
+    let mock = MockLlm::start(script);
+    let mut llm = LlmConfig::new(mock.base_url(), MODEL).with_api_key("test-key");
+    llm.backoff_base = Duration::from_millis(10);
+    llm.backoff_max = Duration::from_millis(40);
+    llm.max_retries = 2;
+    llm.idle_timeout = Duration::from_secs(5);
+    let engine = Engine::new(store, Some(LlmClient::new(llm).unwrap()), config);
+    let created = engine
+        .run_tool(None, "create_issue", json!({"title": "Checkout API returns 502", "severity": "high", "category": "application"}))
+        .await;
+    assert!(created.ok, "{}", created.content);
+    let issue = IssueId::from_string(
+        serde_json::from_str::<Value>(&created.content).unwrap()["id"]
+            .as_str()
+            .unwrap(),
+    );
+    let conv = engine.new_conversation(&issue, None).await.unwrap();
+    Harness {
+        _dir: dir,
+        engine,
+        mock,
+        issue,
+        conv,
+    }
+}
+
+impl Harness {
+    async fn turn(&self, text: &str) -> (Result<TurnOutcome, EngineError>, Vec<EngineEvent>) {
+        let mut events = Vec::new();
+        let mut sink = |e: EngineEvent| events.push(e);
+        let r = self
+            .engine
+            .turn(
+                &self.conv,
+                text,
+                TurnOptions::default(),
+                &mut sink,
+                &CancellationToken::new(),
+            )
+            .await;
+        (r, events)
+    }
+
+    async fn messages(&self) -> Vec<Message> {
+        let id = self.conv.clone();
+        self.engine
+            .store()
+            .read(move |c| storage::repo::messages::list(c, &id))
+            .await
+            .unwrap()
+    }
+
+    /// The stored conversation is consistent and every count is tiktoken's.
+    async fn check_db(&self) -> Vec<Message> {
+        let msgs = self.messages().await;
+        let mut open: Vec<String> = Vec::new();
+        for (n, m) in msgs.iter().enumerate() {
+            assert_eq!(m.seq, n as i64 + 1, "strict order");
+            let wire = match m.role {
+                Role::System => WireMessage::system(m.content.clone()),
+                Role::User => WireMessage::user(m.content.clone()),
+                Role::Assistant => {
+                    let calls: Vec<ToolCall> = m
+                        .tool_calls
+                        .as_ref()
+                        .map(|v| {
+                            v.as_array()
+                                .unwrap()
+                                .iter()
+                                .map(|c| ToolCall {
+                                    id: c["id"].as_str().unwrap().into(),
+                                    name: c["function"]["name"].as_str().unwrap().into(),
+                                    arguments: c["function"]["arguments"].as_str().unwrap().into(),
+                                })
+                                .collect()
+                        })
+                        .unwrap_or_default();
+                    assert!(
+                        open.is_empty(),
+                        "message {} follows unanswered calls {open:?}",
+                        m.seq
+                    );
+                    open = calls.iter().map(|c| c.id.clone()).collect();
+                    WireMessage::assistant_with_tools(m.content.clone(), calls)
+                }
+                Role::Tool => {
+                    let id = m.tool_call_id.clone().unwrap();
+                    assert_eq!(
+                        open.first(),
+                        Some(&id),
+                        "result {} answers the next call in order",
+                        m.seq
+                    );
+                    open.remove(0);
+                    WireMessage::tool(id, m.content.clone())
+                }
+            };
+            if !matches!(m.role, Role::Tool | Role::Assistant) {
+                assert!(
+                    open.is_empty(),
+                    "message {} follows unanswered calls {open:?}",
+                    m.seq
+                );
+            }
+            assert_eq!(
+                m.token_count as usize,
+                agent::tokens::count_message(MODEL, &wire),
+                "token count of message {}",
+                m.seq
+            );
+        }
+        assert!(open.is_empty(), "unanswered calls at the end: {open:?}");
+        msgs
+    }
+
+    fn roles(msgs: &[Message]) -> Vec<&'static str> {
+        msgs.iter().map(|m| m.role.as_str()).collect()
+    }
+
+    async fn audit_actions(&self, action: &str) -> Vec<Value> {
+        let id = self.issue.to_string();
+        let rows = self
+            .engine
+            .store()
+            .read(move |c| storage::audit::list_for_entity(c, "issue", &id))
+            .await
+            .unwrap();
+        rows.into_iter()
+            .filter(|r| r.action == action)
+            .map(|r| serde_json::from_str(r.details.as_deref().unwrap_or("null")).unwrap())
+            .collect()
+    }
+}
+
+fn tool_msgs(body: &Value) -> Vec<Value> {
+    body["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["role"] == "tool")
+        .cloned()
+        .collect()
+}
+
+#[tokio::test]
+async fn streamed_tool_call_fragments_run_and_are_stored_before_the_answer() {
+    let args = r#"{"level": 1, "question": "Why do checkouts fail?", "answer": "The upstream pool is exhausted", "evidence": "nginx error.log line 42"}"#;
+    let h = harness(
+        vec![
+            Reply::stream(
+                SseReply::new()
+                    .role()
+                    .text("Recording the first why. ")
+                    .tool_call(0, "call_a", "record_why", args, 7)
+                    .finish("tool_calls"),
+            ),
+            Reply::stream_text(&["Why 1 of 5 is recorded. ", "What changed before 14:00?"]),
+        ],
+        EngineConfig::default(),
+    )
+    .await;
+    let (r, events) = h.turn("Checkouts fail with 502 since 14:02").await;
+    let out = r.unwrap();
+    assert_eq!(
+        out.text,
+        "Why 1 of 5 is recorded. What changed before 14:00?"
+    );
+    assert_eq!((out.usage.rounds, out.usage.tool_calls), (2, 1));
+    h.mock.assert_finished();
+
+    let msgs = h.check_db().await;
+    assert_eq!(
+        Harness::roles(&msgs),
+        vec!["user", "system", "assistant", "tool", "assistant"]
+    );
+    assert_eq!(msgs[0].content, "Checkouts fail with 502 since 14:02");
+    assert_eq!(
+        msgs[2].tool_calls.as_ref().unwrap()[0]["function"]["arguments"],
+        args
+    );
+    assert!(
+        msgs[3].content.contains("\"level\":1"),
+        "{}",
+        msgs[3].content
+    );
+    // The steps table holds the why, and the timeline says so.
+    let detail = h
+        .engine
+        .store()
+        .read({
+            let i = h.issue.clone();
+            move |c| storage::repo::issues::detail(c, &i)
+        })
+        .await
+        .unwrap();
+    assert_eq!(detail.resolution_steps.len(), 1);
+    assert_eq!(
+        detail
+            .timeline
+            .iter()
+            .filter(|e| e.event_type == storage::TimelineEventType::WhyLevelAdvanced)
+            .count(),
+        1
+    );
+    // Events: streamed text, then the tool started and finished, then more text.
+    let kinds: Vec<&str> = events
+        .iter()
+        .map(|e| match e {
+            EngineEvent::TextDelta(_) => "text",
+            EngineEvent::ToolStarted { .. } => "started",
+            EngineEvent::ToolFinished { ok: true, .. } => "finished",
+            EngineEvent::ToolFinished { ok: false, .. } => "failed",
+            EngineEvent::TurnFinished(_) => "done",
+            EngineEvent::Retrying { .. } => "retry",
+            EngineEvent::Notice(_) => "notice",
+            EngineEvent::Error(_) => "error",
+        })
+        .collect();
+    let mut dedup = kinds.clone();
+    dedup.dedup();
+    assert_eq!(dedup, vec!["text", "started", "finished", "text", "done"]);
+    // The second request carried the result right after the call.
+    let bodies = h.mock.request_bodies();
+    assert_eq!(tool_msgs(&bodies[1])[0]["tool_call_id"], "call_a");
+    assert_eq!(bodies[0]["messages"][0]["role"], "system");
+    assert!(
+        bodies[0]["messages"][0]["content"]
+            .as_str()
+            .unwrap()
+            .contains("Checkout API returns 502"),
+        "snapshot in the system message"
+    );
+    // One audit row per model call, with the body's hash.
+    let sends = h.audit_actions("ai_send").await;
+    assert_eq!(sends.len(), 2);
+    assert_eq!(sends[0]["model"], MODEL);
+    let sent = h.mock.requests();
+    assert_eq!(sends[0]["request_sha256"], sent[0].body_sha256());
+}
+
+#[tokio::test]
+async fn two_parallel_calls_and_a_reused_index() {
+    let h = harness(
+        vec![
+            Reply::tool_calls(vec![
+                MockToolCall::new("get_issue", json!({})),
+                MockToolCall::new("get_timeline", json!({})),
+            ]),
+            // Two calls streamed on one index, told apart by their ids.
+            Reply::stream(
+                SseReply::new()
+                    .tool_delta(ToolCallDelta {
+                        index: Some(0),
+                        id: Some("call_x".into()),
+                        name: Some("list_log_files".into()),
+                        arguments: Some(json!("{}")),
+                    })
+                    .tool_delta(ToolCallDelta {
+                        index: Some(0),
+                        id: Some("call_y".into()),
+                        name: Some("list_issues".into()),
+                        arguments: Some(json!("{\"limit\": 5}")),
+                    })
+                    .finish("tool_calls"),
+            ),
+            Reply::text("Nothing attached yet. Please attach the nginx error log."),
+        ],
+        EngineConfig::default(),
+    )
+    .await;
+    let (r, _) = h.turn("what do we know?").await;
+    assert_eq!(r.unwrap().usage.tool_calls, 4);
+    h.mock.assert_finished();
+    let msgs = h.check_db().await;
+    assert_eq!(
+        Harness::roles(&msgs),
+        vec![
+            "user",
+            "system",
+            "assistant",
+            "tool",
+            "tool",
+            "assistant",
+            "tool",
+            "tool",
+            "assistant"
+        ]
+    );
+    assert_eq!(msgs[6].tool_call_id.as_deref(), Some("call_x"));
+    assert_eq!(msgs[7].tool_call_id.as_deref(), Some("call_y"));
+    assert!(msgs[3].content.contains("Checkout API returns 502"));
+    assert!(
+        msgs[7].content.starts_with('['),
+        "list_issues result: {}",
+        msgs[7].content
+    );
+}
+
+#[tokio::test]
+async fn tool_errors_go_back_to_the_model_which_recovers() {
+    let h = harness(
+        vec![
+            Reply::tool_call("record_why", json!({"level": 7, "question": "q", "answer": "a"})),
+            Reply::tool_calls(vec![
+                MockToolCall::new("no_such_tool", json!({})),
+                MockToolCall { arguments: "{\"level\": 1, \"question\": ".into(), ..MockToolCall::new("record_why", json!({})) },
+            ]),
+            Reply::tool_call("record_why", json!({"level": 1, "question": "Why 502?", "answer": "pool exhausted", "evidence": "line 3"})),
+            Reply::text("Recorded."),
+        ],
+        EngineConfig::default(),
+    )
+    .await;
+    let (r, _) = h.turn("go").await;
+    assert_eq!(r.unwrap().text, "Recorded.");
+    h.mock.assert_finished();
+    let msgs = h.check_db().await;
+    let tools: Vec<&str> = msgs
+        .iter()
+        .filter(|m| m.role == Role::Tool)
+        .map(|m| m.content.as_str())
+        .collect();
+    assert!(
+        tools[0].contains("`level` must be 1–5, got 7"),
+        "{}",
+        tools[0]
+    );
+    assert!(
+        tools[1].contains("unknown tool `no_such_tool`"),
+        "{}",
+        tools[1]
+    );
+    assert!(tools[2].contains("not valid JSON"), "{}", tools[2]);
+    assert!(tools[3].contains("\"level\":1"), "{}", tools[3]);
+    // The model saw each error.
+    let bodies = h.mock.request_bodies();
+    assert!(
+        tool_msgs(&bodies[1])[0]["content"]
+            .as_str()
+            .unwrap()
+            .starts_with("ERROR:")
+    );
+}
+
+#[tokio::test]
+async fn identical_repeated_calls_are_refused() {
+    let same = json!({"issue_id": null});
+    let h = harness(
+        vec![
+            Reply::tool_call("get_issue", same.clone()),
+            Reply::tool_call("get_issue", same.clone()),
+            Reply::text("done"),
+        ],
+        EngineConfig::default(),
+    )
+    .await;
+    let (r, _) = h.turn("status?").await;
+    assert_eq!(r.unwrap().usage.tool_calls, 1);
+    h.mock.assert_finished();
+    let msgs = h.check_db().await;
+    let tools: Vec<&str> = msgs
+        .iter()
+        .filter(|m| m.role == Role::Tool)
+        .map(|m| m.content.as_str())
+        .collect();
+    assert!(!tools[0].starts_with("ERROR"));
+    assert!(
+        tools[1].contains("identical to an earlier call"),
+        "{}",
+        tools[1]
+    );
+}
+
+#[tokio::test]
+async fn budget_exhaustion_ends_in_a_summary_with_tools_withheld() {
+    let config = EngineConfig {
+        max_rounds: 2,
+        ..EngineConfig::default()
+    };
+    let h = harness(
+        vec![
+            Reply::tool_call("get_issue", json!({})),
+            Reply::tool_call("get_timeline", json!({})),
+            Reply::text(
+                "So far: the incident is open with no evidence yet. Next: attach the nginx log.",
+            ),
+        ],
+        config,
+    )
+    .await;
+    let (r, events) = h.turn("investigate").await;
+    let out = r.unwrap();
+    assert!(out.budget_exhausted);
+    assert!(out.text.starts_with("So far"));
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, EngineEvent::Notice(n) if n.contains("budget")))
+    );
+    h.mock.assert_finished();
+    let bodies = h.mock.request_bodies();
+    assert_eq!(bodies.len(), 3);
+    assert!(
+        bodies[2].get("tools").is_none(),
+        "tools withheld in the summary call"
+    );
+    let last_user = bodies[2]["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .rev()
+        .find(|m| m["role"] == "user")
+        .unwrap();
+    assert!(
+        last_user["content"]
+            .as_str()
+            .unwrap()
+            .contains("budget is used up (2 model rounds)")
+    );
+    let msgs = h.check_db().await;
+    assert_eq!(msgs.last().unwrap().content, out.text);
+}
+
+#[tokio::test]
+async fn rate_limit_with_retry_after_then_success() {
+    let h = harness(
+        vec![Reply::rate_limited(1), Reply::text("Here is what I see.")],
+        EngineConfig::default(),
+    )
+    .await;
+    let t = Instant::now();
+    let (r, events) = h.turn("hello").await;
+    assert_eq!(r.unwrap().text, "Here is what I see.");
+    assert!(
+        t.elapsed() >= Duration::from_millis(950),
+        "waited {:?}",
+        t.elapsed()
+    );
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, EngineEvent::Retrying { attempt: 1, .. }))
+    );
+    h.mock.assert_finished();
+    let reqs = h.mock.requests();
+    assert_eq!(
+        reqs[0].body, reqs[1].body,
+        "the retry resent the same request"
+    );
+    let msgs = h.check_db().await;
+    assert_eq!(Harness::roles(&msgs), vec!["user", "system", "assistant"]);
+    assert_eq!(h.audit_actions("ai_send").await[0]["attempts"], 2);
+}
+
+#[tokio::test]
+async fn repeated_server_errors_end_the_turn_clearly_and_keep_the_message() {
+    let h = harness(
+        vec![
+            Reply::status(500, "boom"),
+            Reply::status(500, "boom"),
+            Reply::status(500, "boom"),
+        ],
+        EngineConfig::default(),
+    )
+    .await;
+    let (r, events) = h.turn("the person's words must survive").await;
+    let err = r.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            EngineError::Llm(LlmError::RetriesExhausted { attempts: 3, .. })
+        ),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("500"), "{err}");
+    assert!(events.iter().any(|e| matches!(e, EngineEvent::Error(_))));
+    h.mock.assert_finished();
+    let msgs = h.check_db().await;
+    assert_eq!(Harness::roles(&msgs), vec!["user", "system"]);
+    assert_eq!(msgs[0].content, "the person's words must survive");
+}
+
+#[tokio::test]
+async fn a_stream_cut_mid_answer_keeps_what_was_said() {
+    let h = harness(
+        vec![
+            Reply::stream(
+                SseReply::new()
+                    .role()
+                    .text("The 502s start at 14:02, ")
+                    .text("right after")
+                    .cut(),
+            ),
+            Reply::text("Continuing: the deploy at 14:01 changed the upstream."),
+        ],
+        EngineConfig::default(),
+    )
+    .await;
+    let (r, _) = h.turn("when did it start?").await;
+    assert!(matches!(r, Err(EngineError::Llm(_))), "{r:?}");
+    let msgs = h.check_db().await;
+    assert_eq!(Harness::roles(&msgs), vec!["user", "system", "assistant"]);
+    assert!(
+        msgs[2]
+            .content
+            .starts_with("The 502s start at 14:02, right after")
+    );
+    assert!(msgs[2].content.contains("[answer cut off]"));
+    // The conversation goes on from there.
+    let (r, _) = h.turn("go on").await;
+    assert!(r.unwrap().text.starts_with("Continuing"));
+    h.mock.assert_finished();
+    h.check_db().await;
+}
+
+#[tokio::test]
+async fn tool_calls_written_as_text_are_run() {
+    let h = harness(
+        vec![
+            Reply::text("Let me look.\n<tool_call>{\"name\": \"get_timeline\", \"arguments\": {}}</tool_call>"),
+            Reply::text("The timeline has one event: triage started."),
+        ],
+        EngineConfig::default(),
+    )
+    .await;
+    let (r, _) = h.turn("timeline?").await;
+    assert_eq!(r.unwrap().usage.tool_calls, 1);
+    h.mock.assert_finished();
+    let msgs = h.check_db().await;
+    assert_eq!(
+        Harness::roles(&msgs),
+        vec!["user", "system", "assistant", "tool", "assistant"]
+    );
+    assert_eq!(
+        msgs[2].tool_calls.as_ref().unwrap()[0]["function"]["name"],
+        "get_timeline"
+    );
+    assert!(!msgs[2].content.contains("<tool_call>"));
+    assert!(msgs[3].content.contains("triage_started"));
+}
+
+#[tokio::test]
+async fn context_overflow_summarises_older_turns() {
+    // About 5,100 tokens are fixed (system message and tool schemas); each
+    // filler turn below adds about 500.
+    let config = EngineConfig {
+        context_window: Some(6_800),
+        reply_reserve: 500,
+        ..EngineConfig::default()
+    };
+    let long = "The load balancer logs show repeated upstream resets on pool members. ".repeat(30);
+    let h = harness(
+        vec![
+            Reply::text(&long),
+            Reply::text(&long),
+            Reply::text("Summary: upstream resets seen repeatedly; pool members unhealthy."),
+            Reply::text("Answer after the summary."),
+        ],
+        config,
+    )
+    .await;
+    for i in 0..2 {
+        let (r, ev) = h
+            .turn(&format!("question {i}: {}", "details ".repeat(100)))
+            .await;
+        r.unwrap();
+        assert!(
+            !ev.iter().any(|e| matches!(e, EngineEvent::Notice(_))),
+            "turn {i} fits: {ev:?}"
+        );
+    }
+    let (r, events) = h
+        .turn(&format!("and now? {}", "details ".repeat(100)))
+        .await;
+    let out = r.unwrap();
+    assert_eq!(out.text, "Answer after the summary.");
+    assert!(out.usage.context_tokens <= 6_300, "{:?}", out.usage);
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, EngineEvent::Notice(n) if n.contains("summarising")))
+    );
+    h.mock.assert_finished();
+    let bodies = h.mock.request_bodies();
+    let summary_req = &bodies[2];
+    assert!(summary_req.get("tools").is_none());
+    assert!(
+        summary_req["messages"][0]["content"]
+            .as_str()
+            .unwrap()
+            .contains("condense")
+    );
+    assert!(
+        summary_req["messages"][1]["content"]
+            .as_str()
+            .unwrap()
+            .contains("question 0")
+    );
+    let last = &bodies[3];
+    let msgs = last["messages"].as_array().unwrap();
+    assert_eq!(msgs[0]["role"], "system");
+    assert!(
+        msgs[1]["content"]
+            .as_str()
+            .unwrap()
+            .starts_with(agent::engine::SUMMARY_PREFIX)
+    );
+    assert!(
+        !msgs.iter().any(|m| m["content"]
+            .as_str()
+            .unwrap_or("")
+            .starts_with("question 0")),
+        "the oldest turn is summarised away"
+    );
+    assert!(
+        msgs.iter().any(|m| m["content"]
+            .as_str()
+            .unwrap_or("")
+            .starts_with("question 1")),
+        "the recent turns stay verbatim"
+    );
+    assert!(
+        msgs.last().unwrap()["content"]
+            .as_str()
+            .unwrap()
+            .starts_with("and now?")
+    );
+    let db = h.check_db().await;
+    assert!(
+        db.iter()
+            .any(|m| m.content.contains("upstream resets seen repeatedly")),
+        "summary stored"
+    );
+    assert!(
+        db.iter().any(|m| m.content.starts_with("question 0")),
+        "the summarised rows stay in the database"
+    );
+}
+
+#[tokio::test]
+async fn planted_secrets_never_reach_the_model() {
+    let secrets = [
+        "dba@payments.example.com",
+        "10.44.3.21",
+        "Sup3rS3cret-pw",
+        "AKIAZZZZZZZZZZZZZZZZ",
+        "4111111111111111",
+    ];
+    let log = "ts=1 user=dba@payments.example.com src=10.44.3.21 msg=\"login\"\n\
+               ts=2 db password=Sup3rS3cret-pw connect failed\n\
+               ts=3 aws_key=AKIAZZZZZZZZZZZZZZZZ card=4111111111111111\n\
+               ts=4 upstream timed out\n";
+    let h = harness(
+        vec![
+            Reply::tool_call("list_log_files", json!({})),
+            Reply::tool_call("grep_log", json!({"log_file_id": "LOG", "pattern": "."})),
+            // Even a model that writes secrets into a call does not get them back.
+            Reply::tool_call("attach_log", json!({"text": log, "file_name": "again.log"})),
+            Reply::text("The log shows failed logins from [IPV4_1]."),
+        ],
+        EngineConfig::default(),
+    )
+    .await;
+    // The person attaches the log (as `/attach` does) and pastes a secret into the chat.
+    let att = h
+        .engine
+        .run_tool(
+            Some(h.issue.clone()),
+            "attach_log",
+            json!({"text": log, "file_name": "app.log"}),
+        )
+        .await;
+    assert!(att.ok, "{}", att.content);
+    let (r, _) = h
+        .turn("user dba@payments.example.com says the password is Sup3rS3cret-pw and it fails from 10.44.3.21")
+        .await;
+    r.unwrap();
+    h.mock.assert_finished();
+    let requests = h.mock.requests();
+    assert_eq!(requests.len(), 4);
+    for (i, req) in requests.iter().enumerate() {
+        let body = req.body_text();
+        for s in secrets {
+            assert!(!body.contains(s), "request {i} leaked {s}");
+        }
+    }
+    // Tokens are consistent between the chat and the log.
+    let first = requests[0].body_text();
+    assert!(
+        first.contains("user [EMAIL_1] says the password is [PASSWORD_1]"),
+        "{first}"
+    );
+    // The record keeps the mapping for the person.
+    let id = h.issue.clone();
+    let map = h
+        .engine
+        .store()
+        .read(move |c| storage::repo::redaction::list_for_issue(c, &id))
+        .await
+        .unwrap();
+    assert!(
+        map.iter()
+            .any(|t| t.original_value == "10.44.3.21" && t.replacement == "[IPV4_1]"),
+        "{map:?}"
+    );
+    h.check_db().await;
+}
+
+#[tokio::test]
+async fn cancellation_leaves_the_conversation_resumable() {
+    let h = harness(
+        vec![
+            Reply::stream(
+                SseReply::new()
+                    .role()
+                    .text("Looking at the")
+                    .delay(Duration::from_secs(3))
+                    .text(" logs now"),
+            ),
+            Reply::text("Resumed fine."),
+        ],
+        EngineConfig::default(),
+    )
+    .await;
+    let cancel = CancellationToken::new();
+    let c2 = cancel.clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        c2.cancel();
+    });
+    let mut sink = |_e: EngineEvent| {};
+    let out = h
+        .engine
+        .turn(
+            &h.conv,
+            "check logs",
+            TurnOptions::default(),
+            &mut sink,
+            &cancel,
+        )
+        .await
+        .unwrap();
+    assert!(out.cancelled);
+    let msgs = h.check_db().await;
+    assert_eq!(Harness::roles(&msgs), vec!["user", "system", "assistant"]);
+    assert!(msgs[2].content.contains("[answer cancelled]"));
+    let (r, _) = h.turn("continue").await;
+    assert_eq!(r.unwrap().text, "Resumed fine.");
+    h.mock.assert_finished();
+}
+
+#[tokio::test]
+async fn an_interrupted_tool_round_is_repaired_on_resume() {
+    let h = harness(
+        vec![Reply::text("Picking up where we left off.")],
+        EngineConfig::default(),
+    )
+    .await;
+    // As a crash would leave it: an assistant message whose second call never got a result.
+    let conv = h.conv.clone();
+    h.engine
+        .store()
+        .write(move |tx| {
+            use storage::repo::messages::{NewMessage, append};
+            let calls = json!([
+                {"id": "c1", "type": "function", "function": {"name": "get_issue", "arguments": "{}"}},
+                {"id": "c2", "type": "function", "function": {"name": "get_timeline", "arguments": "{}"}}
+            ]);
+            append(tx, &conv, &NewMessage { role: Role::User, content: "earlier".into(), token_count: agent::tokens::count_message(MODEL, &WireMessage::user("earlier")), tool_calls: None, tool_call_id: None })?;
+            let wire = WireMessage::assistant_with_tools("", vec![
+                ToolCall { id: "c1".into(), name: "get_issue".into(), arguments: "{}".into() },
+                ToolCall { id: "c2".into(), name: "get_timeline".into(), arguments: "{}".into() },
+            ]);
+            append(tx, &conv, &NewMessage { role: Role::Assistant, content: String::new(), token_count: agent::tokens::count_message(MODEL, &wire), tool_calls: Some(calls), tool_call_id: None })?;
+            append(tx, &conv, &NewMessage { role: Role::Tool, content: "{}".into(), token_count: agent::tokens::count_message(MODEL, &WireMessage::tool("c1", "{}")), tool_calls: None, tool_call_id: Some("c1".into()) })?;
+            Ok(())
+        })
+        .await
+        .unwrap();
+    let (r, _) = h.turn("are you there?").await;
+    r.unwrap();
+    h.mock.assert_finished();
+    let msgs = h.check_db().await;
+    assert_eq!(
+        Harness::roles(&msgs),
+        vec![
+            "user",
+            "assistant",
+            "tool",
+            "tool",
+            "user",
+            "system",
+            "assistant"
+        ]
+    );
+    assert_eq!(msgs[3].tool_call_id.as_deref(), Some("c2"));
+    assert!(msgs[3].content.contains("aborted"));
+}
+
+#[tokio::test]
+async fn no_model_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(DbConfig {
+        path: dir.path().join("t.db"),
+        key: DbKey::Raw([1; 32]),
+        key_source: "t".into(),
+    })
+    .await
+    .unwrap();
+    let engine = Engine::new(store, None, EngineConfig::default());
+    let r = engine
+        .run_tool(None, "create_issue", json!({"title": "x"}))
+        .await;
+    let issue = IssueId::from_string(
+        serde_json::from_str::<Value>(&r.content).unwrap()["id"]
+            .as_str()
+            .unwrap(),
+    );
+    let conv = engine.new_conversation(&issue, None).await.unwrap();
+    let mut sink = |_e: EngineEvent| {};
+    let err = engine
+        .turn(
+            &conv,
+            "hi",
+            TurnOptions::default(),
+            &mut sink,
+            &CancellationToken::new(),
+        )
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("TFTSR_LLM_BASE_URL"), "{err}");
+}
