@@ -18,7 +18,11 @@
 //!   (`numeric.rs`).
 //! * Resolution (`detector.rs`): overlapping candidates are settled — the
 //!   more specific kind wins ([`PiiKind::specificity`]), then the longer
-//!   span, then the earlier start.
+//!   span, then the earlier start; a key/value secret that starts before
+//!   and wholly contains the spans that beat it takes their place (the
+//!   whole value is secret). Around spans glued to their neighbours the
+//!   text is looked at once more as it will read after redaction, so that
+//!   redaction is idempotent.
 //! * [`sweep`]: a secret found through its key (`password=hunter2`) is also
 //!   redacted wherever else it stands alone in the text, and in later texts
 //!   of the same incident.

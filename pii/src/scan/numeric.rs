@@ -104,7 +104,15 @@ pub(crate) fn scan(text: &str, secrets: &[&Sweeper], numbers: bool, out: &mut Ca
             continue;
         }
         if class & DIGIT != 0 && !preceded_by_number_part(b, i) {
-            i = chain(b, i, out);
+            let mut at = i;
+            loop {
+                let (next, more) = chain(b, at, out);
+                at = next;
+                if !more {
+                    break;
+                }
+            }
+            i = at;
         }
         i = skip_word(b, i);
     }
@@ -142,8 +150,9 @@ fn dashed_mac(b: &[u8], i: usize) -> Option<usize> {
 }
 
 /// Read the chain starting at `i` (a digit, `+` or `(`), report what it
-/// contains, and return where scanning resumes.
-fn chain(b: &[u8], i: usize, out: &mut Candidates) -> usize {
+/// contains, and return where scanning resumes — and whether that is the
+/// start of a further chain to read (a chain cut by its limits).
+fn chain(b: &[u8], i: usize, out: &mut Candidates) -> (usize, bool) {
     let n = b.len();
     let plus = b[i] == b'+';
     let mut pos = if plus { i + 1 } else { i };
@@ -195,13 +204,13 @@ fn chain(b: &[u8], i: usize, out: &mut Candidates) -> usize {
         }
     }
     if count == 0 {
-        return pos.max(i + 1);
+        return (pos.max(i + 1), false);
     }
     let last = groups[count - 1];
     let chain_end = if last.paren { last.end + 1 } else { last.end };
     // Quick exit for the common case: a short plain number.
     if digits < 9 && !(plus && digits >= 8) {
-        return chain_end;
+        return (chain_end, false);
     }
     // The last group glued to letters (`4111…1111abc`) cannot end a match.
     let last_ok = !b.get(chain_end).is_some_and(|&x| is_word(x));
@@ -236,7 +245,14 @@ fn chain(b: &[u8], i: usize, out: &mut Candidates) -> usize {
             None => s += 1,
         }
     }
-    chain_end
+    // A chain cut by the group or digit limit goes on: read it again from
+    // a few groups back, so that every run of up to four groups (a card
+    // has at most five, the last of which starts the overlap) is also seen
+    // whole in one chain.
+    if (count == MAX_GROUPS || digits > MAX_DIGITS) && count > 4 {
+        return (groups[count - 4].start, true);
+    }
+    (chain_end, false)
 }
 
 fn classify(
