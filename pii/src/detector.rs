@@ -10,7 +10,7 @@ use crate::map::{MapEntry, RedactionMap};
 use crate::scan::keyword::{self, KeywordState, Trigger};
 use crate::scan::{Candidates, colon, dotted, email, numeric};
 use crate::span::{RedactedSpan, Span};
-use crate::sweep::Sweeper;
+use crate::sweep::{self, Sweeper};
 
 /// Finds and redacts sensitive values. Build one with [`Detector::new`] (or
 /// use [`Detector::global`]) and share it: it is immutable, `Send + Sync`,
@@ -197,7 +197,7 @@ impl Detector {
         ));
         if let Some(late) = late {
             let mut extra = Candidates::default();
-            numeric::scan(text, &[&late], false, &mut extra);
+            sweep::scan(text, &[&late], &mut extra);
             if !extra.spans.is_empty() {
                 extra.spans.extend(spans);
                 spans = resolve(extra.spans);
@@ -222,7 +222,10 @@ impl Detector {
             .chain(local.as_ref())
             .filter(|s| !s.is_empty())
             .collect();
-        numeric::scan(text, &secrets, true, &mut out);
+        numeric::scan(text, &mut out);
+        if !secrets.is_empty() {
+            sweep::scan(text, &secrets, &mut out);
+        }
         out.secrets = local;
         out
     }
@@ -240,7 +243,8 @@ impl Detector {
         punctuation_pass(text, &mut out);
         let b = t.elapsed().as_secs_f64();
         let secrets: Vec<&Sweeper> = local.iter().collect();
-        numeric::scan(text, &secrets, true, &mut out);
+        numeric::scan(text, &mut out);
+        sweep::scan(text, &secrets, &mut out);
         let c = t.elapsed().as_secs_f64();
         std::hint::black_box(resolve(out.spans));
         let d = t.elapsed().as_secs_f64();

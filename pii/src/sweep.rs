@@ -10,9 +10,9 @@
 //! candidates like any detection. With a [`crate::RedactionMap`], secrets
 //! seen earlier in the incident are searched for too.
 //!
-//! The search rides on the word-start pass of the number detector: at each
-//! word start (and each non-word byte, if some secret starts with one) the
-//! four bytes there are hashed into a bit table sized for the number of
+//! The search is one pass over the text: at each word start (and each
+//! non-word byte, if some secret starts with one) the four bytes there are
+//! hashed into a bit table sized for the number of
 //! secrets; only table hits are compared with the secrets that start with
 //! those four bytes. The cost is a few cycles per word whether there is one
 //! secret or a hundred thousand, and secrets are added one by one without
@@ -22,7 +22,7 @@ use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
 use crate::kind::PiiKind;
-use crate::scan::{is_word, token_len_at};
+use crate::scan::{Candidates, is_word, token_len_at};
 
 /// Shortest secret that is swept for. Shorter values (`abc`) occur as
 /// ordinary words far more often than as the secret, and would blank out
@@ -171,14 +171,41 @@ impl Sweeper {
     }
 }
 
+/// Add a candidate for every free-standing occurrence of a value in
+/// `secrets`: leftmost first, never overlapping, as a re-read of the
+/// redacted text would find them.
+pub(crate) fn scan(text: &str, secrets: &[&Sweeper], out: &mut Candidates) {
+    let b = text.as_bytes();
+    let inside = secrets.iter().any(|s| s.probes_inside_words());
+    let mut i = 0;
+    let mut swept_to = 0;
+    while i < b.len() {
+        let word = is_word(b[i]);
+        if i >= swept_to
+            && (word || inside)
+            && let Some((kind, end)) = secrets.iter().find_map(|s| s.probe(b, i))
+        {
+            out.push(kind, i, end);
+            swept_to = end;
+        }
+        if word {
+            while i < b.len() && is_word(b[i]) {
+                i += 1;
+            }
+        } else {
+            i += 1;
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn swept(values: &[&str], text: &str) -> Vec<(usize, usize)> {
         let s = Sweeper::build(values.iter().map(|v| (PiiKind::Password, *v))).unwrap();
-        let mut out = crate::scan::Candidates::default();
-        crate::scan::numeric::scan(text, &[&s], false, &mut out);
+        let mut out = Candidates::default();
+        scan(text, &[&s], &mut out);
         out.spans.iter().map(|s| (s.start, s.end)).collect()
     }
 

@@ -30,7 +30,6 @@
 
 use super::{CLASS, Candidates, DIGIT, HEX, NUM_OPEN, WORD, is_word};
 use crate::kind::PiiKind;
-use crate::sweep::Sweeper;
 
 const MAX_GROUPS: usize = 8;
 const MAX_DIGITS: usize = 24;
@@ -52,36 +51,12 @@ impl Group {
 }
 
 /// Scan every word start of `text` for numbers and dashed MACs.
-///
-/// The same pass probes `secrets` at every word start (and, if one of them
-/// needs it, at every non-word byte): see [`crate::sweep`]. With `numbers`
-/// off it only probes.
-pub(crate) fn scan(text: &str, secrets: &[&Sweeper], numbers: bool, out: &mut Candidates) {
+pub(crate) fn scan(text: &str, out: &mut Candidates) {
     let b = text.as_bytes();
     let n = b.len();
-    let inside = secrets.iter().any(|s| s.probes_inside_words());
     let mut i = 0;
-    // Secret occurrences do not overlap: leftmost first, like a re-read of
-    // the redacted text would find them.
-    let mut swept_to = 0;
     while i < n {
         let class = CLASS[b[i] as usize];
-        if !secrets.is_empty()
-            && i >= swept_to
-            && (class & WORD != 0 || inside)
-            && let Some((kind, end)) = secrets.iter().find_map(|s| s.probe(b, i))
-        {
-            out.push(kind, i, end);
-            swept_to = end;
-        }
-        if !numbers {
-            i = if class & WORD == 0 {
-                i + 1
-            } else {
-                skip_word(b, i)
-            };
-            continue;
-        }
         if class & WORD == 0 {
             if class & NUM_OPEN != 0
                 && b.get(i + 1).is_some_and(u8::is_ascii_digit)
@@ -459,7 +434,7 @@ mod tests {
 
     fn found(text: &str) -> Vec<(PiiKind, &str)> {
         let mut out = Candidates::default();
-        scan(text, &[], true, &mut out);
+        scan(text, &mut out);
         let spans = crate::detector::resolve(out.spans);
         spans
             .iter()
