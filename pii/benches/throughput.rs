@@ -58,7 +58,7 @@ fn main() {
             *best = best.min(t);
         }
     }
-    for (name, t) in ["keywords", "punctuation", "numbers", "sweep", "resolve"]
+    for (name, t) in ["keywords", "punctuation", "-", "words+sweep", "resolve"]
         .iter()
         .zip(passes)
     {

@@ -229,10 +229,7 @@ impl Detector {
             .chain(local.as_ref())
             .filter(|s| !s.is_empty())
             .collect();
-        numeric::scan(text, &mut out);
-        if !secrets.is_empty() {
-            sweep::scan(text, &secrets, &mut out);
-        }
+        numeric::scan(text, &secrets, &mut out);
         out.secrets = local;
         out
     }
@@ -250,10 +247,9 @@ impl Detector {
         let a = t.elapsed().as_secs_f64();
         punctuation_pass(text, &mut out);
         let b = t.elapsed().as_secs_f64();
-        numeric::scan(text, &mut out);
         let c = t.elapsed().as_secs_f64();
         let secrets: Vec<&Sweeper> = local.iter().collect();
-        sweep::scan(text, &secrets, &mut out);
+        numeric::scan(text, &secrets, &mut out);
         let d = t.elapsed().as_secs_f64();
         let mut spans = resolve(out.spans);
         self.settle_neighbours(text, &mut spans, None);

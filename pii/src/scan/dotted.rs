@@ -77,6 +77,20 @@ fn word_around(text: &str, dot: usize) -> (usize, usize) {
 /// may resume.
 pub(crate) fn dotted_at(text: &str, dot: usize, out: &mut Candidates) -> usize {
     let b = text.as_bytes();
+    // Cheap exits for the commonest dots. This is the first dot of its word
+    // (later ones are skipped with it), so a word that ends right after it
+    // (`end.`), or whose next part is a plain number ending the word
+    // (`0.450`, `HTTP/1.1`), has two parts at most and a numeric or empty
+    // last one: no address, host or MAC.
+    let label = b[dot + 1..]
+        .iter()
+        .take_while(|&&x| CLASS[x as usize] & RUN != 0 && x != b'.')
+        .count();
+    let after = b.get(dot + 1 + label).copied();
+    let word_ends = after.is_none_or(|x| CLASS[x as usize] & RUN == 0 && x < 0x80);
+    if word_ends && b[dot + 1..dot + 1 + label].iter().all(u8::is_ascii_digit) {
+        return dot + 1 + label;
+    }
     let (run_start, run_end) = word_around(text, dot);
     if run_end - run_start > MAX_WORD {
         return run_end;

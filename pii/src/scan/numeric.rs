@@ -30,6 +30,7 @@
 
 use super::{CLASS, Candidates, DIGIT, HEX, NUM_OPEN, WORD, is_word};
 use crate::kind::PiiKind;
+use crate::sweep::Sweeper;
 
 const MAX_GROUPS: usize = 8;
 const MAX_DIGITS: usize = 24;
@@ -50,44 +51,59 @@ impl Group {
     }
 }
 
-/// Scan every word start of `text` for numbers and dashed MACs.
-pub(crate) fn scan(text: &str, out: &mut Candidates) {
+/// Scan every word start of `text` for numbers and dashed MACs, and probe
+/// it (and, if a secret needs it, every non-word byte) for the known
+/// `secrets` (see [`crate::sweep`]): one scalar pass does both.
+pub(crate) fn scan(text: &str, secrets: &[&Sweeper], out: &mut Candidates) {
     let b = text.as_bytes();
     let n = b.len();
+    let inside = secrets.iter().any(|s| s.probes_inside_words());
+    // Positions before these were already covered by a number chain or a
+    // secret (secret hits never overlap: leftmost first, as a re-read of
+    // the redacted text would find them).
+    let mut numbers_to = 0;
+    let mut swept_to = 0;
     let mut i = 0;
     while i < n {
         let class = CLASS[b[i] as usize];
+        if !secrets.is_empty()
+            && i >= swept_to
+            && (class & WORD != 0 || inside)
+            && let Some((kind, end)) = secrets.iter().find_map(|s| s.probe(b, i))
+        {
+            out.push(kind, i, end);
+            swept_to = end;
+        }
         if class & WORD == 0 {
             if class & NUM_OPEN != 0
+                && i >= numbers_to
                 && b.get(i + 1).is_some_and(u8::is_ascii_digit)
                 && (i == 0 || !is_word(b[i - 1]))
             {
-                // The digits after `+`/`(` are still visited as a word
-                // start of their own (for the secret probe).
-                chain(b, i, out);
+                numbers_to = chain(b, i, out).0;
             }
             i += 1;
             continue;
         }
         // Words are skipped whole, so `i` is a word start here.
-        if class & HEX != 0
-            && b.get(i + 2) == Some(&b'-')
-            && let Some(end) = dashed_mac(b, i)
-        {
-            out.push(PiiKind::Mac, i, end);
-            i = end;
-            continue;
-        }
-        if class & DIGIT != 0 && !preceded_by_number_part(b, i) {
-            let mut at = i;
-            loop {
-                let (next, more) = chain(b, at, out);
-                at = next;
-                if !more {
-                    break;
+        if i >= numbers_to {
+            if class & HEX != 0
+                && b.get(i + 2) == Some(&b'-')
+                && let Some(end) = dashed_mac(b, i)
+            {
+                out.push(PiiKind::Mac, i, end);
+                numbers_to = end;
+            } else if class & DIGIT != 0 && !preceded_by_number_part(b, i) {
+                let mut at = i;
+                loop {
+                    let (next, more) = chain(b, at, out);
+                    at = next;
+                    if !more {
+                        break;
+                    }
                 }
+                numbers_to = at;
             }
-            i = at;
         }
         i = skip_word(b, i);
     }
@@ -434,7 +450,7 @@ mod tests {
 
     fn found(text: &str) -> Vec<(PiiKind, &str)> {
         let mut out = Candidates::default();
-        scan(text, &mut out);
+        scan(text, &[], &mut out);
         let spans = crate::detector::resolve(out.spans);
         spans
             .iter()
