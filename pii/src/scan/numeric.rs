@@ -86,24 +86,24 @@ pub(crate) fn scan(text: &str, secrets: &[&Sweeper], out: &mut Candidates) {
             continue;
         }
         // Words are skipped whole, so `i` is a word start here.
-        if i >= numbers_to {
-            if class & HEX != 0
-                && b.get(i + 2) == Some(&b'-')
-                && let Some(end) = dashed_mac(b, i)
-            {
-                out.push(PiiKind::Mac, i, end);
-                numbers_to = end;
-            } else if class & DIGIT != 0 && !preceded_by_number_part(b, i) {
-                let mut at = i;
-                loop {
-                    let (next, more) = chain(b, at, out);
-                    at = next;
-                    if !more {
-                        break;
-                    }
+        // A MAC is looked for even inside a number chain: `::2 00-1A-…`
+        // reads as the chain `2 00-1`, which must not hide it.
+        if class & HEX != 0
+            && b.get(i + 2) == Some(&b'-')
+            && let Some(end) = dashed_mac(b, i)
+        {
+            out.push(PiiKind::Mac, i, end);
+            numbers_to = numbers_to.max(end);
+        } else if i >= numbers_to && class & DIGIT != 0 && !preceded_by_number_part(b, i) {
+            let mut at = i;
+            loop {
+                let (next, more) = chain(b, at, out);
+                at = next;
+                if !more {
+                    break;
                 }
-                numbers_to = at;
             }
+            numbers_to = at;
         }
         i = skip_word(b, i);
     }
