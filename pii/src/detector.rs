@@ -439,8 +439,40 @@ fn settle(cluster: &mut [Span], out: &mut Vec<Span>) {
     }
     if cluster.len() <= 32 {
         swallow(cluster, out, first);
+        trim_losers(cluster, out, first);
     }
     out[first..].sort_unstable_by_key(|s| s.start);
+}
+
+/// A rejected key/value secret that starts before the first span that beat
+/// it keeps its part up to that span: a second redaction would read the
+/// value as ending at the token (`password=abc[URL_CREDENTIALS_1]`), so the
+/// first one redacts that part already.
+fn trim_losers(cluster: &[Span], out: &mut Vec<Span>, first: usize) {
+    for c in cluster.iter().filter(|c| c.kind.is_context_secret()) {
+        let accepted = &out[first..];
+        if accepted
+            .iter()
+            .any(|a| a.start <= c.start && a.end > c.start)
+        {
+            continue;
+        }
+        let Some(cut) = accepted
+            .iter()
+            .filter(|a| a.start > c.start && a.start < c.end)
+            .map(|a| a.start)
+            .min()
+        else {
+            continue;
+        };
+        if cut > c.start {
+            out.push(Span {
+                kind: c.kind,
+                start: c.start,
+                end: cut,
+            });
+        }
+    }
 }
 
 /// A rejected key/value secret that starts before and wholly contains the
