@@ -18,6 +18,21 @@ pub fn open(cli: &Cli) -> anyhow::Result<Db> {
     Ok(db)
 }
 
+/// The same database as an async store (one writer thread, pooled readers),
+/// for the long-running subcommands.
+pub async fn open_store(cli: &Cli) -> anyhow::Result<storage::Store> {
+    let dir = cli
+        .data_dir
+        .clone()
+        .unwrap_or_else(storage::default_data_dir);
+    let config = DbConfig::resolve(&dir, std::env::var(storage::open::DB_KEY_ENV).ok())?;
+    let path = config.path.clone();
+    let store = storage::Store::open(config)
+        .await
+        .with_context(|| format!("opening {}", path.display()))?;
+    Ok(store)
+}
+
 pub fn run(cli: &Cli, cmd: &DbCommand) -> anyhow::Result<ExitCode> {
     let db = open(cli)?;
     match cmd {

@@ -7,6 +7,7 @@
 mod cli;
 mod db_cmd;
 mod issues_cmd;
+mod repl;
 
 use std::process::ExitCode;
 
@@ -20,7 +21,7 @@ fn main() -> ExitCode {
     let result = match &cli.command {
         Command::Db(args) => db_cmd::run(&cli, args),
         Command::Issues(args) => issues_cmd::run(&cli, args),
-        Command::Repl(_) => not_built("repl", "conversational triage in the terminal"),
+        Command::Repl(args) => repl::run(&cli, args),
         Command::Serve(_) => not_built("serve", "the Slack-compatible incident bot"),
         Command::Mcp => not_built("mcp", "the incident tools over the Model Context Protocol"),
         Command::Export(_) => not_built("export", "exporting RCAs and postmortems"),
