@@ -5,7 +5,7 @@
 use crate::detector::Detector;
 use crate::map::RedactionMap;
 use crate::scan::token_len_at;
-use crate::sweep::MIN_SWEEP_LEN;
+use crate::sweep::worth_sweeping;
 
 /// Check, for `input` and a fresh map:
 ///
@@ -16,7 +16,7 @@ use crate::sweep::MIN_SWEEP_LEN;
 /// 4. [`Detector::detect`] reports the same spans as redaction;
 /// 5. redacting the output again with the same map changes nothing
 ///    (idempotence) and creates no map entry;
-/// 6. no context secret of [`MIN_SWEEP_LEN`] or more bytes survives
+/// 6. no context secret [worth sweeping](worth_sweeping) for survives
 ///    anywhere in the output as a free-standing word (other than as the
 ///    inside of a replacement token).
 ///
@@ -66,7 +66,7 @@ pub fn check(detector: &Detector, input: &str) -> Result<(), String> {
     for s in r
         .spans
         .iter()
-        .filter(|s| s.kind.is_context_secret() && s.original.len() >= MIN_SWEEP_LEN)
+        .filter(|s| worth_sweeping(s.kind, &s.original))
     {
         if let Some(at) = free_standing(&r.text, &s.original) {
             return Err(format!(

@@ -3,8 +3,8 @@
 //! A password is found through its key (`password=hunter2`); the same
 //! `hunter2` later in the text (`login failed for hunter2`) has no key and
 //! no shape, so no detector would see it. So every context-found secret
-//! ([`PiiKind::is_context_secret`]) of at least [`MIN_SWEEP_LEN`] bytes is
-//! searched for again, and each occurrence that stands alone (not glued to
+//! ([`PiiKind::is_context_secret`]) of at least [`MIN_SWEEP_LEN`] bytes with
+//! a letter or digit in it ([`worth_sweeping`]) is searched for again, and each occurrence that stands alone (not glued to
 //! a letter, digit or `_` on a side where the value itself starts or ends
 //! with one) becomes a candidate of the same kind, settled against other
 //! candidates like any detection. With a [`crate::RedactionMap`], secrets
@@ -28,6 +28,16 @@ use crate::scan::{Candidates, is_word, token_len_at};
 /// ordinary words far more often than as the secret, and would blank out
 /// useful text.
 pub const MIN_SWEEP_LEN: usize = 4;
+
+/// Whether `value` of `kind` is swept for: a context secret of at least
+/// [`MIN_SWEEP_LEN`] bytes with a letter or digit in it (a "secret" of
+/// punctuation or replacement characters is noise, and sweeping for it
+/// would only tile runs of such characters).
+pub fn worth_sweeping(kind: PiiKind, value: &str) -> bool {
+    kind.is_context_secret()
+        && value.len() >= MIN_SWEEP_LEN
+        && value.chars().any(char::is_alphanumeric)
+}
 
 /// Bits in the prefix table per secret: keeps false table hits near 3%.
 const BITS_PER_SECRET: usize = 32;
@@ -85,7 +95,7 @@ impl Sweeper {
 
     /// Add a value if it is a context secret worth sweeping for.
     pub(crate) fn add(&mut self, kind: PiiKind, value: &str) {
-        if !kind.is_context_secret() || value.len() < MIN_SWEEP_LEN {
+        if !worth_sweeping(kind, value) {
             return;
         }
         let index = self.values.len();
