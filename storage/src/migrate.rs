@@ -57,6 +57,7 @@ pub static MIGRATIONS: &[Migration] = &[
     migration!("018_redaction_tokens"),
     migration!("019_log_chunks"),
     migration!("020_root_causes"),
+    migration!("021_incident_notes"),
 ];
 
 const CREATE_MIGRATIONS_TABLE: &str = "CREATE TABLE IF NOT EXISTS _migrations (

@@ -141,6 +141,26 @@ text_enum!(
     }
 );
 
+text_enum!(
+    /// What a note about an incident records (`incident_notes.kind`).
+    NoteKind, "kind" {
+        /// What happened, as a user or a monitor sees it.
+        Symptom => "symptom",
+        /// When it started.
+        Started => "started",
+        /// Who or what is affected, and how badly.
+        Impact => "impact",
+        /// What changed just before.
+        Change => "change",
+        /// What was done to restore service.
+        ActionImmediate => "action_immediate",
+        /// What will prevent a recurrence.
+        ActionLongTerm => "action_long_term",
+        /// What the team learned.
+        Lesson => "lesson",
+    }
+);
+
 impl TimelineEventType {
     /// The metadata fields the seed defines for this type; every event of
     /// the type carries them.

@@ -157,6 +157,7 @@ fn live_schema_equals_the_seed() {
     let extra: Vec<&&String> = live_names.difference(&seed_names).collect();
     let ours = [
         "_migrations",
+        "incident_notes",
         "llm_providers",
         "log_chunks",
         "log_ingest",

@@ -13,6 +13,7 @@ pub mod issues;
 pub mod log_content;
 pub mod log_files;
 pub mod messages;
+pub mod notes;
 pub mod pii_spans;
 pub mod providers;
 pub mod redaction;
