@@ -7,6 +7,7 @@
 mod cli;
 mod db_cmd;
 mod issues_cmd;
+mod mcp;
 mod repl;
 
 use std::process::ExitCode;
@@ -23,7 +24,7 @@ fn main() -> ExitCode {
         Command::Issues(args) => issues_cmd::run(&cli, args),
         Command::Repl(args) => repl::run(&cli, args),
         Command::Serve(_) => not_built("serve", "the Slack-compatible incident bot"),
-        Command::Mcp => not_built("mcp", "the incident tools over the Model Context Protocol"),
+        Command::Mcp => mcp::run(&cli),
         Command::Export(_) => not_built("export", "exporting RCAs and postmortems"),
     };
     match result {
