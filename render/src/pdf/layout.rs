@@ -326,6 +326,7 @@ impl<'f> Layout<'f> {
         } else {
             0.0
         };
+        self.ensure(2.0 * BODY_SIZE * LEADING);
         let first_page = self.pages.len() - 1;
         let top = self.y;
         let start_ops = self.pages.get(first_page).map_or(0, Vec::len);
@@ -343,6 +344,10 @@ impl<'f> Layout<'f> {
         }
         let last_page = self.pages.len() - 1;
         for p in first_page..=last_page {
+            // The first block may still have moved on to the next page.
+            if p == first_page && self.pages.get(p).map_or(0, Vec::len) == start_ops {
+                continue;
+            }
             let y1 = if p == first_page { top } else { TOP };
             let y2 = if p == last_page {
                 self.y - BLOCK_GAP
