@@ -763,7 +763,11 @@ fn private_key(b: &[u8], s: usize, out: &mut Candidates) {
         let footer_label_end = extend_right(b, footer, 64, |x| {
             x.is_ascii_uppercase() || x.is_ascii_digit() || x == b' '
         });
-        if clean && b[footer_label_end..].starts_with(b"-----") {
+        // The footer's dashes must not be the start of the next block's
+        // BEGIN line (`-----END X-----BEGIN …`).
+        let closes = b[footer_label_end..].starts_with(b"-----")
+            && !b[footer_label_end..].starts_with(b"-----BEGIN");
+        if clean && closes {
             out.push(PiiKind::PrivateKey, s, footer_label_end + 5);
             return;
         }
