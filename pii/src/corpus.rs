@@ -573,7 +573,7 @@ fn json(r: &mut Rng, w: &mut Writer) {
         }
         7 => {
             w.s("\"msg\":\"llm call\",\"openai_api_key\":\"");
-            w.pii(PiiKind::OpenaiKey, &format!("sk-proj-{}", r.string(48, B64URL).replace('-', "a")));
+            w.pii(PiiKind::OpenaiKey, &format!("sk-proj-{}", r.string(48, B64URL)));
             w.s(&format!("\",\"model\":\"gpt-4o\",\"max_tokens\":{},\"tokens_used\":{}", 256 + r.below(4000), r.below(9000)));
         }
         8 => {

@@ -25,7 +25,8 @@
 //! * Shapes: AWS key ids (`AKIA`/`ASIA`/`AROA`/… + 16 upper-case letters or
 //!   digits), GitHub tokens (`ghp_`… + ≥30 alphanumerics, `github_pat_` +
 //!   ≥22), Slack tokens (`xox[abprs]-` + ≥10), OpenAI-style keys (`sk-` +
-//!   ≥20 of `[A-Za-z0-9_-]` containing a 16+ alphanumeric run), JWTs
+//!   ≥20 of `[A-Za-z0-9_-]` containing a 16+ alphanumeric run, or a scoped
+//!   `sk-proj-`/`sk-svcacct-`/`sk-admin-`/`sk-ant-` key of 28+), JWTs
 //!   (`eyJ` + two dots, first two parts ≥10 base64url characters). Each must
 //!   stand alone (not glued to a longer word). Limits: vendor tokens not in
 //!   this list are caught only through a key name or `Bearer`.
@@ -691,9 +692,15 @@ fn openai(b: &[u8], s: usize, e: usize, out: &mut Candidates) {
     if end - e < 20 {
         return;
     }
+    // Project, service-account and admin keys carry a scope and mix in `-`
+    // and `_`; legacy keys are one long alphanumeric run.
+    let body = &b[e..end];
+    let scoped = [&b"proj-"[..], b"svcacct-", b"admin-", b"ant-"]
+        .iter()
+        .any(|p| body.starts_with(p));
     let mut run = 0;
     let mut best = 0;
-    for &x in &b[e..end] {
+    for &x in body {
         run = if x.is_ascii_alphanumeric() {
             run + 1
         } else {
@@ -701,7 +708,7 @@ fn openai(b: &[u8], s: usize, e: usize, out: &mut Candidates) {
         };
         best = best.max(run);
     }
-    if best >= 16 {
+    if best >= 16 || (scoped && body.len() >= 28) {
         out.push(PiiKind::OpenaiKey, s, end);
     }
 }
