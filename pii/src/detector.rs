@@ -192,6 +192,19 @@ impl Detector {
     pub(crate) fn plan(&self, text: &str, known: Option<&Sweeper>) -> Plan {
         let candidates = self.candidates(text, known);
         let mut spans = resolve(candidates.spans);
+        let revived: Vec<Span> = candidates
+            .conditional
+            .iter()
+            .filter(|(_, (ws, we))| {
+                let i = spans.partition_point(|s| s.end <= *ws);
+                spans.get(i).is_some_and(|s| s.start < *we)
+            })
+            .map(|(span, _)| *span)
+            .collect();
+        if !revived.is_empty() {
+            spans.extend(revived);
+            spans = resolve(spans);
+        }
         self.settle_neighbours(text, &mut spans, known);
         // Secrets that only the second look found are swept for as well.
         let late = Sweeper::build(spans.iter().map(|s| (s.kind, s.text(text))).filter(

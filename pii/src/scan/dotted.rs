@@ -22,6 +22,7 @@
 
 use super::{CLASS, Candidates, RUN, char_at, char_before, tld};
 use crate::kind::PiiKind;
+use crate::span::Span;
 
 /// Longest dotted word examined; longer ones are not host names (253 is the
 /// DNS limit) and are skipped whole.
@@ -124,8 +125,20 @@ pub(crate) fn dotted_at(text: &str, dot: usize, out: &mut Candidates) -> usize {
     }
     if count == 4 && labels.iter().all(|&(a, z)| is_octet(&b[a..z])) {
         // 0.0.0.0 is "any address", never a host.
-        if !in_version_context(b, s) && &b[s..e] != b"0.0.0.0" {
-            out.push(PiiKind::Ipv4, s, e);
+        if &b[s..e] != b"0.0.0.0" {
+            match version_word(b, s) {
+                None => out.push(PiiKind::Ipv4, s, e),
+                // Kept aside: should the word itself be redacted, the
+                // context is gone and the address counts after all.
+                Some(word) => out.conditional.push((
+                    Span {
+                        kind: PiiKind::Ipv4,
+                        start: s,
+                        end: e,
+                    },
+                    word,
+                )),
+            }
         }
     } else if count == 3
         && labels
@@ -190,8 +203,9 @@ const PRODUCTS: &[&str] = &[
     "build",
 ];
 
-/// `version=1.2.3.4`, `release: 1.2.3.4`, `Chrome/120.0.0.0`.
-fn in_version_context(b: &[u8], start: usize) -> bool {
+/// `version=1.2.3.4`, `release: 1.2.3.4`, `Chrome/120.0.0.0`: the range of
+/// the word that makes an address at `start` a version.
+fn version_word(b: &[u8], start: usize) -> Option<(usize, usize)> {
     if start >= 2 && b[start - 1] == b'/' {
         let end = start - 1;
         let mut i = end;
@@ -205,7 +219,7 @@ fn in_version_context(b: &[u8], start: usize) -> bool {
                 .iter()
                 .any(|p| p.as_bytes().eq_ignore_ascii_case(word))
         {
-            return true;
+            return Some((i, end));
         }
     }
     let mut i = start;
@@ -219,15 +233,16 @@ fn in_version_context(b: &[u8], start: usize) -> bool {
         i -= 1;
     }
     if i == end {
-        return false;
+        return None;
     }
     let mut buf = [0u8; 32];
     let word = &mut buf[..end - i];
     word.copy_from_slice(&b[i..end]);
     word.make_ascii_lowercase();
-    word.ends_with(b"version")
+    let version = word.ends_with(b"version")
         || word.ends_with(b"_ver")
-        || VERSION_WORDS.iter().any(|v| v.as_bytes() == &word[..])
+        || VERSION_WORDS.iter().any(|v| v.as_bytes() == &word[..]);
+    version.then_some((i, end))
 }
 
 fn is_hostname(b: &[u8], labels: &[(usize, usize)]) -> bool {

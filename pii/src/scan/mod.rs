@@ -28,6 +28,10 @@ pub(crate) struct Candidates {
     pub open_block: Option<usize>,
     /// The context secrets the keyword pass found (swept for in the text).
     pub secrets: Option<crate::sweep::Sweeper>,
+    /// Spans withheld because of a context word (`version=` before an
+    /// address), with that word's range: they count if the word itself ends
+    /// up redacted, since the redacted text no longer shows the context.
+    pub conditional: Vec<(Span, (usize, usize))>,
 }
 
 impl Candidates {
