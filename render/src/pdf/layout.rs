@@ -203,6 +203,8 @@ impl<'f> Layout<'f> {
     pub(crate) fn paragraph(&mut self, content: &[Inline], style: TextStyle, x: f32, width: f32) {
         let tokens = tokenize(self.fonts, content, style);
         let lines = wrap(self.fonts, &tokens, width);
+        // No paragraph starts with a lone line at the foot of a page.
+        self.ensure(style.size * LEADING * lines.len().min(2) as f32);
         for line in &lines {
             self.ensure(style.size * LEADING);
             self.line(line, x, style.size);
@@ -273,7 +275,8 @@ impl<'f> Layout<'f> {
                     _ => "▪".to_string(),
                 },
             };
-            self.ensure(BODY_SIZE * LEADING);
+            // Two lines, as a paragraph needs: the marker must not stay behind.
+            self.ensure(2.0 * BODY_SIZE * LEADING);
             if indent > 0.0 {
                 let face = if item.task.is_some() {
                     Face::Mono
