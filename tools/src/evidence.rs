@@ -413,6 +413,10 @@ impl Tool for ListLogFiles {
             .await?)
     }
 
+    fn incident(a: &Self::Args, _: &Vec<LogSummary>, ctx: &ToolContext) -> Option<IssueId> {
+        a.incident(ctx)
+    }
+
     fn summary(out: &Vec<LogSummary>) -> String {
         format!("{} logs", out.len())
     }

@@ -147,6 +147,18 @@ pub struct IssueRef {
     pub issue_id: Option<String>,
 }
 
+impl IssueRef {
+    /// The incident these arguments name, else the conversation's.
+    pub fn incident(&self, ctx: &ToolContext) -> Option<IssueId> {
+        self.issue_id
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(IssueId::from_string)
+            .or_else(|| ctx.current_issue.clone())
+    }
+}
+
 /// An incident with everything recorded about it.
 #[derive(Debug, Clone, Serialize)]
 pub struct IssueReport {

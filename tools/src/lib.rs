@@ -10,7 +10,8 @@
 //!   for tool output here and for user text by the engine.
 //! - The tools, by subject: [`issue_tools`] (create, get, update, search,
 //!   list, resolve), [`evidence`] (attach, list, read and grep logs),
-//!   [`whys`] (5-Whys levels and root cause), [`timeline_tools`].
+//!   [`whys`] (5-Whys levels and root cause), [`timeline_tools`], and
+//!   [`documents`] (RCA and postmortem: facts, rendering, drafting in place).
 //!
 //! Every tool that changes the incident writes its audit row, and its
 //! timeline event where one applies, in the same transaction as the change.
@@ -20,6 +21,7 @@
 //! failure ends the turn instead.
 
 pub mod args;
+pub mod documents;
 mod error;
 pub mod evidence;
 pub mod issue_tools;
@@ -52,5 +54,9 @@ pub fn incident_tools() -> Registry {
     r.add(timeline_tools::AddTimelineEvent);
     r.add(timeline_tools::GetTimeline);
     r.add(issue_tools::ResolveIssue);
+    r.add(documents::DraftRca);
+    r.add(documents::DraftPostmortem);
+    r.add(documents::GetDocument);
+    r.add(documents::UpdateDocumentSection);
     r
 }

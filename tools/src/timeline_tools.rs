@@ -105,6 +105,10 @@ impl Tool for GetTimeline {
             .await?)
     }
 
+    fn incident(a: &IssueRef, _: &Vec<TimelineEvent>, ctx: &ToolContext) -> Option<IssueId> {
+        a.incident(ctx)
+    }
+
     fn summary(out: &Vec<TimelineEvent>) -> String {
         format!("{} timeline events", out.len())
     }

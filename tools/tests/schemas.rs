@@ -22,7 +22,11 @@ fn every_tool_has_a_valid_name_and_a_snapshot_schema() {
             "record_root_cause",
             "add_timeline_event",
             "get_timeline",
-            "resolve_issue"
+            "resolve_issue",
+            "draft_rca",
+            "draft_postmortem",
+            "get_document",
+            "update_document_section"
         ]
     );
     for spec in reg.specs() {
