@@ -53,7 +53,7 @@
 //! | `AWS_ACCESS_KEY` | `AKIA`/`ASIA`/`AROA`/`AIDA`/… + 16 `[A-Z0-9]` | AWS *secret* keys only via a key name |
 //! | `GITHUB_TOKEN` | `ghp_ gho_ ghu_ ghs_ ghr_` + 30+, `github_pat_` + 22+ | |
 //! | `SLACK_TOKEN` | `xox[abprs]-` + 10+ | |
-//! | `OPENAI_KEY` | `sk-…`, `sk-proj-…` with a 16+ alphanumeric run | other vendors' keys only via a key name |
+//! | `OPENAI_KEY` | `sk-…` with a 16+ alphanumeric run; scoped `sk-proj-…`/`sk-svcacct-…`/`sk-ant-…` | other vendors' keys only via a key name |
 //! | `BEARER_TOKEN` | credential after `Bearer ` (8+ chars) or `Authorization: Bearer` | |
 //! | `PASSWORD` | value of `password`, `passwd`, `pwd`, `pass`, `passphrase` keys (`=`, `:`, JSON, XML, `--flag value`, "the password is X") | values split by a line break; spaces in unquoted values |
 //! | `API_KEY` | value (6+ chars) of `*token`, `*secret`, `*api_key`, `*access_key`, `auth`, `*credential(s)`, `signature` keys; `Authorization: Basic/Token …` | keys with a space (`api key is`) |
