@@ -71,7 +71,11 @@ impl Rng {
         self.below(100) < percent
     }
 
-    /// One element of a non-empty slice.
+    /// One element of a slice.
+    ///
+    /// # Panics
+    ///
+    /// If `items` is empty (the generator only passes constant lists).
     pub fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
         &items[self.below(items.len() as u64) as usize]
     }
