@@ -123,3 +123,31 @@ fn a_table_wider_than_the_page_is_split_into_column_groups() {
         }
     }
 }
+
+#[test]
+fn fonts_are_embedded_and_output_is_reproducible() {
+    let md = rca_markdown();
+    let pdf = render::to_pdf(&md, "RCA").unwrap();
+    assert_eq!(
+        pdf,
+        render::to_pdf(&md, "RCA").unwrap(),
+        "same input, same bytes"
+    );
+
+    let doc = pdf_extract::Document::load_mem(&pdf).unwrap();
+    let mut descriptors = 0;
+    for object in doc.objects.values() {
+        if let Ok(dict) = object.as_dict()
+            && dict.get(b"Type").and_then(|t| t.as_name()).ok()
+                == Some(b"FontDescriptor".as_slice())
+        {
+            descriptors += 1;
+            assert!(
+                dict.has(b"FontFile2") || dict.has(b"FontFile3"),
+                "font not embedded: {dict:?}"
+            );
+        }
+    }
+    // Regular, bold, italic and mono are all used by the RCA.
+    assert_eq!(descriptors, 4);
+}
