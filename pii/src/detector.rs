@@ -206,22 +206,30 @@ impl Detector {
             spans = resolve(spans);
         }
         self.settle_neighbours(text, &mut spans, known);
-        // Secrets that only the second look found are swept for as well.
-        let late = Sweeper::build(spans.iter().map(|s| (s.kind, s.text(text))).filter(
-            |&(kind, value)| {
-                !candidates
-                    .secrets
-                    .as_ref()
-                    .is_some_and(|l| l.contains(kind, value))
-            },
-        ));
-        if let Some(late) = late {
+        // Secrets that only the second look or a trimmed value produced are
+        // swept for as well; sweeping can trim values again, so repeat
+        // (a few rounds at most; it settles at once on real text).
+        let mut swept = candidates.secrets.unwrap_or_default();
+        for _ in 0..MAX_SETTLE_ROUNDS {
+            let late = Sweeper::build(
+                spans
+                    .iter()
+                    .map(|s| (s.kind, s.text(text)))
+                    .filter(|&(kind, value)| !swept.contains(kind, value)),
+            );
+            let Some(late) = late else {
+                break;
+            };
             let mut extra = Candidates::default();
             sweep::scan(text, &[&late], &mut extra);
-            if !extra.spans.is_empty() {
-                extra.spans.extend(spans);
-                spans = resolve(extra.spans);
+            for s in &spans {
+                swept.add(s.kind, s.text(text));
             }
+            if extra.spans.is_empty() {
+                break;
+            }
+            extra.spans.extend(spans);
+            spans = resolve(extra.spans);
         }
         Plan {
             spans,
