@@ -43,6 +43,7 @@ a { color: #0b57d0; }
 @media print {
   body { max-width: none; margin: 0; padding: 0; font-size: 10.5pt; }
   .table-wrap { overflow: visible; }
+  table { font-size: 8.5pt; }
   thead { display: table-header-group; }
   tr, pre, blockquote { break-inside: avoid; }
   a { color: inherit; }
