@@ -678,17 +678,31 @@ fn prefixed(
     if (s > 0 && is_word(b[s - 1])) || b[s..e].iter().any(u8::is_ascii_uppercase) {
         return;
     }
-    let end = extend_right(b, e, 255, body);
+    let end = body_end(b, e, body, b"---");
     if end - e >= min_body && !b.get(end).is_some_and(|&x| is_word(x)) {
         out.push(kind, s, end);
     }
+}
+
+/// End of a token body: bytes matching `body`, stopping before `stop`
+/// (`---` for vendor tokens, which never contain one; `-----` for base64url
+/// parts): where a `-----BEGIN` line or a dashed separator starts.
+fn body_end(b: &[u8], start: usize, body: fn(u8) -> bool, stop: &[u8]) -> usize {
+    let mut end = start;
+    while end < b.len() && end - start < MAX_VALUE && body(b[end]) {
+        if b[end] == b'-' && b[end..].starts_with(stop) {
+            break;
+        }
+        end += 1;
+    }
+    end
 }
 
 fn openai(b: &[u8], s: usize, e: usize, out: &mut Candidates) {
     if (s > 0 && (is_word(b[s - 1]) || b[s - 1] == b'-')) || b[s] != b's' || b[s + 1] != b'k' {
         return;
     }
-    let end = extend_right(b, e, 255, |x| is_word(x) || x == b'-');
+    let end = body_end(b, e, |x| is_word(x) || x == b'-', b"---");
     if end - e < 20 {
         return;
     }
@@ -721,15 +735,15 @@ fn jwt(b: &[u8], s: usize, out: &mut Candidates) {
     if !b[s..].starts_with(b"eyJ") || (s > 0 && (is_b64url(b[s - 1]) || b[s - 1] == b'.')) {
         return;
     }
-    let h = extend_right(b, s, MAX_VALUE, is_b64url);
+    let h = body_end(b, s, is_b64url, b"-----");
     if h - s < 10 || b.get(h) != Some(&b'.') {
         return;
     }
-    let p = extend_right(b, h + 1, MAX_VALUE, is_b64url);
+    let p = body_end(b, h + 1, is_b64url, b"-----");
     if p - h - 1 < 10 || b.get(p) != Some(&b'.') {
         return;
     }
-    let sig = extend_right(b, p + 1, MAX_VALUE, is_b64url);
+    let sig = body_end(b, p + 1, is_b64url, b"-----");
     let glued = b
         .get(sig)
         .is_some_and(|&x| x == b'.' && b.get(sig + 1).is_some_and(|&y| is_b64url(y)));
