@@ -58,6 +58,7 @@ pub static MIGRATIONS: &[Migration] = &[
     migration!("019_log_chunks"),
     migration!("020_root_causes"),
     migration!("021_incident_notes"),
+    migration!("022_chat_threads"),
 ];
 
 const CREATE_MIGRATIONS_TABLE: &str = "CREATE TABLE IF NOT EXISTS _migrations (

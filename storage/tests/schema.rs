@@ -157,6 +157,8 @@ fn live_schema_equals_the_seed() {
     let extra: Vec<&&String> = live_names.difference(&seed_names).collect();
     let ours = [
         "_migrations",
+        "chat_events",
+        "chat_threads",
         "incident_notes",
         "llm_providers",
         "log_chunks",

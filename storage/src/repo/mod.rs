@@ -4,6 +4,7 @@
 //! compose several of them into one transaction. Functions that must share a
 //! transaction with an audit row take `&Transaction` instead.
 
+pub mod chat;
 pub mod conversations;
 pub mod credentials;
 pub mod documents;
