@@ -6,6 +6,7 @@
 
 mod cli;
 mod db_cmd;
+mod export_cmd;
 mod issues_cmd;
 mod mcp;
 mod repl;
@@ -25,7 +26,7 @@ fn main() -> ExitCode {
         Command::Repl(args) => repl::run(&cli, args),
         Command::Serve(_) => not_built("serve", "the Slack-compatible incident bot"),
         Command::Mcp => mcp::run(&cli),
-        Command::Export(_) => not_built("export", "exporting RCAs and postmortems"),
+        Command::Export(args) => export_cmd::run(&cli, args),
     };
     match result {
         Ok(code) => code,

@@ -140,7 +140,7 @@ fn wrong_passphrase_is_a_clear_error() {
 #[test]
 fn subcommands_not_built_yet_say_so_and_fail() {
     let dir = tempfile::tempdir().unwrap();
-    for args in [&["serve"][..], &["export", "some-id"][..]] {
+    for args in [&["serve"][..]] {
         let out = tftsr(dir.path(), args);
         assert_eq!(out.status.code(), Some(3), "{args:?}");
         let err = String::from_utf8_lossy(&out.stderr);

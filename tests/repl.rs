@@ -262,32 +262,18 @@ fn sigint_cancels_a_streaming_turn_and_the_conversation_resumes() {
 }
 
 #[test]
-fn without_a_model_slash_commands_still_work() {
+fn without_a_model_the_guided_walk_runs_and_slash_commands_work() {
     let data = tempfile::tempdir().unwrap();
-    let out = run_script(
-        data.path(),
-        None,
-        &[
-            "/help".into(),
-            "/timline".into(),
-            "the disk is full".into(),
-            "/model".into(),
-        ],
-    );
+    let out = run_script(data.path(), None, &["/help".into(), "/timline".into(), "the disk is full on db-7".into(), "/model".into(), "/status".into()]);
     let stdout = String::from_utf8(out.stdout).unwrap();
     let stderr = String::from_utf8(out.stderr).unwrap();
     assert!(out.status.success());
     assert!(stderr.contains("No model configured"), "{stderr}");
     assert!(stdout.contains("/attach PATH"), "{stdout}");
-    assert!(
-        stderr.contains("unknown command /timline — did you mean /timeline?"),
-        "{stderr}"
-    );
-    assert!(
-        stderr.contains("conversational triage needs a model"),
-        "{stderr}"
-    );
+    assert!(stderr.contains("unknown command /timline — did you mean /timeline?"), "{stderr}");
+    assert!(stdout.contains("Since when?"), "the description opened the incident and the walk: {stdout}");
     assert!(stdout.contains("no model configured"), "{stdout}");
+    assert!(stdout.contains("the disk is full on db-7"), "/status: {stdout}");
 }
 
 #[test]

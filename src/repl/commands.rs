@@ -135,12 +135,19 @@ pub fn parse(line: &str) -> Input {
 
 /// The command nearest to what was typed, if it is plausibly a typo.
 fn closest(typed: &str) -> Option<&'static str> {
+    // A command the typed word begins (`/sev` for `/severity`) beats any
+    // near spelling.
+    let prefixed = COMMANDS
+        .iter()
+        .filter(|c| typed.len() >= 2 && c.name.starts_with(typed))
+        .min_by_key(|c| c.name.len());
+    if let Some(c) = prefixed {
+        return Some(c.name);
+    }
     COMMANDS
         .iter()
         .map(|c| (strsim::damerau_levenshtein(typed, c.name), c.name))
-        .filter(|(d, name)| {
-            *d <= 2.max(name.len() / 3) || name.starts_with(typed) && !typed.is_empty()
-        })
+        .filter(|(d, name)| *d <= 2.max(name.len() / 3))
         .min_by_key(|(d, _)| *d)
         .map(|(_, n)| n)
 }

@@ -13,6 +13,7 @@ use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use agent::engine::{Engine, EngineConfig, EngineEvent, TurnOptions};
+use agent::guided::{GuidedReply, GuidedWalk};
 use agent::llm::{LlmClient, LlmConfig};
 use anyhow::Context;
 use serde_json::{Value, json};
@@ -34,7 +35,10 @@ struct Session {
     engine: Engine,
     issue: Option<IssueId>,
     conversation: Option<ConversationId>,
+    /// Guided 5-Whys with a model (`--guided`, `/whys`).
     guided: bool,
+    /// The guided 5-Whys without a model, while it runs.
+    walk: Option<GuidedWalk>,
     out: Output,
 }
 
@@ -72,6 +76,7 @@ async fn run_async(cli: &Cli, args: &ReplArgs) -> anyhow::Result<ExitCode> {
         issue: None,
         conversation: None,
         guided: args.guided,
+        walk: None,
         out: Output::new(interactive, color),
     };
     if interactive {
@@ -81,8 +86,8 @@ async fn run_async(cli: &Cli, args: &ReplArgs) -> anyhow::Result<ExitCode> {
     }
     if session.engine.llm().is_none() {
         session.out.info(
-            "No model configured (set TFTSR_LLM_BASE_URL, TFTSR_LLM_API_KEY or OPENAI_API_KEY, and TFTSR_LLM_MODEL). \
-             Conversational triage needs a model; slash commands still work.",
+            "No model configured (set TFTSR_LLM_BASE_URL, TFTSR_LLM_API_KEY or OPENAI_API_KEY, and TFTSR_LLM_MODEL): \
+             running the guided 5-Whys offline.",
         );
     } else if let (true, Some(model)) = (interactive, session.engine.model()) {
         let line = format!("model {model}");
@@ -90,6 +95,11 @@ async fn run_async(cli: &Cli, args: &ReplArgs) -> anyhow::Result<ExitCode> {
     }
     if let Some(id) = &args.issue {
         session.open(id).await?;
+        if session.engine.llm().is_none() {
+            session.start_walk(None).await?;
+        }
+    } else if session.engine.llm().is_none() {
+        session.out.println("What happened? Describe the symptom as a user or a monitor sees it.");
     }
     let mut source = if interactive {
         Source::terminal(data_dir.join(HISTORY_FILE))?
@@ -105,7 +115,12 @@ async fn run_async(cli: &Cli, args: &ReplArgs) -> anyhow::Result<ExitCode> {
             Read::Line(l) => l,
             Read::Interrupted | Read::Eof => break,
         };
-        match commands::parse(&line) {
+        let parsed = commands::parse(&line);
+        if session.walk.is_some() && matches!(parsed, Input::Empty | Input::Message(_)) {
+            session.walk_answer(&line).await;
+            continue;
+        }
+        match parsed {
             Input::Empty => {}
             Input::Message(text) => session.message(&text).await,
             Input::Unknown { typed, suggestion } => {
@@ -185,7 +200,20 @@ impl Session {
 
     async fn message(&mut self, text: &str) {
         if self.engine.llm().is_none() {
-            self.out.error("conversational triage needs a model: set TFTSR_LLM_BASE_URL / TFTSR_LLM_API_KEY and TFTSR_LLM_MODEL (slash commands work without one)");
+            // Offline: the first description opens the incident and the
+            // guided walk; later messages answer its questions.
+            let result = async {
+                if self.issue.is_none() {
+                    self.start_incident(text).await?;
+                    self.start_walk(Some(text)).await
+                } else {
+                    self.start_walk(None).await
+                }
+            }
+            .await;
+            if let Err(e) = result {
+                self.out.error(&format!("{e:#}"));
+            }
             return;
         }
         if self.issue.is_none()
@@ -213,6 +241,76 @@ impl Session {
         self.turn(&conv, text).await;
     }
 
+    fn show(&mut self, reply: &GuidedReply) {
+        for l in &reply.lines {
+            self.out.println(l);
+        }
+    }
+
+    async fn start_walk(&mut self, symptom: Option<&str>) -> anyhow::Result<()> {
+        let issue = self.require_issue()?;
+        let (walk, reply) = GuidedWalk::start(&self.engine, &issue, symptom).await?;
+        self.show(&reply);
+        self.walk = (!reply.done).then_some(walk);
+        Ok(())
+    }
+
+    async fn walk_answer(&mut self, text: &str) {
+        let Some(mut walk) = self.walk.take() else {
+            return;
+        };
+        match walk.answer(&self.engine, text).await {
+            Ok(reply) => {
+                self.show(&reply);
+                if !reply.done {
+                    self.walk = Some(walk);
+                }
+            }
+            Err(e) => {
+                self.out.error(&format!("{e}"));
+                self.walk = Some(walk);
+            }
+        }
+    }
+
+    /// Drafts (or redrafts) a document and prints it.
+    async fn draft(&mut self, doc_type: storage::DocType) -> anyhow::Result<()> {
+        let issue = self.require_issue()?;
+        self.out.waiting();
+        let saved = agent::drafting::draft(&self.engine, &issue, doc_type, false, &CancellationToken::new()).await;
+        self.out.end_answer();
+        let saved = saved?;
+        let id = saved.doc_id.clone();
+        let doc = self.engine.store().read(move |c| storage::repo::documents::get(c, &id)).await?;
+        self.out.println(doc.content_md.trim_end());
+        let kept = if saved.kept_sections.is_empty() {
+            String::new()
+        } else {
+            format!("; kept your edits in: {}", saved.kept_sections.join(", "))
+        };
+        self.out.info(&format!(
+            "({} {} — {} sections{kept}; /export {doc_type} md|html|pdf writes it to a file)",
+            doc_type,
+            if saved.created { "drafted" } else { "updated" },
+            saved.section_count
+        ));
+        Ok(())
+    }
+
+    async fn export(&mut self, rest: &str) -> anyhow::Result<()> {
+        let issue = self.require_issue()?;
+        let mut words = rest.split_whitespace();
+        let (Some(doc), Some(format)) = (words.next(), words.next()) else {
+            anyhow::bail!("usage: /export rca|postmortem md|html|pdf [PATH]");
+        };
+        let doc_type: storage::DocType = doc.parse().map_err(|e: String| anyhow::anyhow!(e))?;
+        let format: tools::documents::ExportFormat = format.parse().map_err(|e: String| anyhow::anyhow!(e))?;
+        let path = words.next().map(|p| std::path::PathBuf::from(expand_home(p)));
+        let out = crate::export_cmd::export(&self.engine, &issue, doc_type, format, path).await?;
+        self.out.println(&format!("wrote {} ({} bytes)", out.path.display(), out.bytes));
+        Ok(())
+    }
+
     async fn turn(&mut self, conv: &ConversationId, text: &str) {
         let cancel = CancellationToken::new();
         let options = TurnOptions {
@@ -235,6 +333,13 @@ impl Session {
             }
         };
         self.out.end_answer();
+        if self.guided
+            && let Some(issue) = self.issue.clone()
+            && let Ok(level) = self.engine.store().read(move |c| storage::repo::steps::deepest_level(c, &issue)).await
+            && level > 0
+        {
+            self.out.info(&format!("(Why {level} of 5 recorded)"));
+        }
         match result {
             Ok(o) if o.cancelled => self
                 .out
@@ -341,6 +446,7 @@ impl Session {
             "new" => {
                 self.issue = None;
                 self.conversation = None;
+                self.walk = None;
                 self.out.info("the next message opens a new incident");
             }
             "issues" => {
@@ -379,19 +485,24 @@ impl Session {
             "whys" => {
                 self.require_issue()?;
                 if self.engine.llm().is_none() {
-                    anyhow::bail!(
-                        "the guided 5-Whys without a model is not built yet in this version"
-                    );
+                    self.start_walk(None).await?;
+                } else {
+                    self.guided = true;
+                    self.message("Let's walk the 5-Whys now, one level at a time.").await;
                 }
-                self.guided = true;
-                self.message("Let's walk the 5-Whys now, one level at a time.")
-                    .await;
             }
-            "rca" | "postmortem" | "export" => {
-                anyhow::bail!(
-                    "/{name}: document drafting and export are not built yet in this version"
-                )
+            "stop" => {
+                if self.walk.take().is_some() {
+                    self.out.info("left the guided 5-Whys; what was recorded stays (/whys resumes it)");
+                } else if std::mem::take(&mut self.guided) {
+                    self.out.info("guided 5-Whys off");
+                } else {
+                    self.out.info("no guided walk is running");
+                }
             }
+            "rca" => self.draft(storage::DocType::Rca).await?,
+            "postmortem" => self.draft(storage::DocType::Postmortem).await?,
+            "export" => self.export(rest).await?,
             "status" => self.status().await?,
             "severity" => {
                 let level = rest.trim();

@@ -808,6 +808,99 @@ pub async fn draft_postmortem(
         .await?)
 }
 
+// ------------------------------------------------------------------ export
+
+/// Formats a document can be written in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ExportFormat {
+    Md,
+    Html,
+    Pdf,
+}
+
+impl ExportFormat {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ExportFormat::Md => "md",
+            ExportFormat::Html => "html",
+            ExportFormat::Pdf => "pdf",
+        }
+    }
+}
+
+impl std::str::FromStr for ExportFormat {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "md" | "markdown" => Ok(ExportFormat::Md),
+            "html" => Ok(ExportFormat::Html),
+            "pdf" => Ok(ExportFormat::Pdf),
+            other => Err(format!("format must be md, html or pdf, got `{other}`")),
+        }
+    }
+}
+
+/// What an export wrote.
+#[derive(Debug, Clone, Serialize)]
+pub struct Exported {
+    pub doc_id: DocumentId,
+    pub path: std::path::PathBuf,
+    pub format: ExportFormat,
+    pub bytes: usize,
+}
+
+/// Writes an incident's document to `path` (default
+/// `<doc>-<first 8 of the id>.<format>` in the current directory) and
+/// records `document_exported`. The file is written beside its final name
+/// and renamed, so a failed export leaves no half-written file.
+pub async fn export(
+    store: &storage::Store,
+    issue: &IssueId,
+    doc_type: DocType,
+    format: ExportFormat,
+    path: Option<std::path::PathBuf>,
+    actor: &str,
+) -> Result<Exported, ToolError> {
+    let id = issue.clone();
+    let doc = store.read(move |c| find_doc(c, &id, doc_type)).await?;
+    let path = path.unwrap_or_else(|| {
+        std::path::PathBuf::from(format!(
+            "{doc_type}-{}.{}",
+            issue.as_str().chars().take(8).collect::<String>(),
+            format.as_str()
+        ))
+    });
+    let bytes: Vec<u8> = match format {
+        ExportFormat::Md => doc.content_md.clone().into_bytes(),
+        ExportFormat::Html => render::to_html(&doc.content_md, &doc.title).into_bytes(),
+        ExportFormat::Pdf => render::to_pdf(&doc.content_md, &doc.title)
+            .map_err(|e| ToolError::Rejected(format!("the PDF could not be rendered: {e}")))?,
+    };
+    let tmp = path.with_extension(format!("{}.partial", format.as_str()));
+    std::fs::write(&tmp, &bytes)
+        .and_then(|()| std::fs::rename(&tmp, &path))
+        .map_err(|e| {
+            let _ = std::fs::remove_file(&tmp);
+            ToolError::Rejected(format!("cannot write {}: {e}", path.display()))
+        })?;
+    let shown = std::fs::canonicalize(&path).unwrap_or_else(|_| path.clone());
+    let (id, actor, doc_id, file) = (issue.clone(), actor.to_string(), doc.id.clone(), shown.display().to_string());
+    store
+        .write(move |tx| {
+            timeline::add_event(
+                tx,
+                &id,
+                TimelineEventType::DocumentExported,
+                &format!("{doc_type} exported as {}", format.as_str()),
+                &json!({"format": format.as_str(), "file_path": file, "doc_id": doc_id}),
+                &actor,
+            )
+        })
+        .await?;
+    Ok(Exported { doc_id: doc.id, path: shown, format, bytes: bytes.len() })
+}
+
 // ------------------------------------------------------------------- tools
 
 fn check_narrative_text(tool: &str, fields: &[(&str, &Option<String>)]) -> Result<(), ToolError> {

@@ -33,7 +33,53 @@ pub use error::EngineError;
 pub use events::{EngineEvent, TurnOutcome, TurnUsage};
 pub use persist::SUMMARY_PREFIX;
 
-use crate::llm::LlmClient;
+use crate::llm::{ChatRequest, Completion, LlmClient};
+
+/// The audit row of a model call: provider, model, token counts, the SHA-256
+/// of the body sent, and whether redacted values were in it.
+pub(crate) async fn audit_model_call(
+    engine: &Engine,
+    issue: &IssueId,
+    conversation: Option<&ConversationId>,
+    c: &Completion,
+    request: &ChatRequest,
+    purpose: &str,
+) -> Result<(), EngineError> {
+    let Some(llm) = engine.llm() else {
+        return Ok(());
+    };
+    let redacted = request.messages.iter().any(|m| turn::has_token(m.content()));
+    let details = serde_json::json!({
+        "conversation_id": conversation,
+        "purpose": purpose,
+        "provider": provider_name(llm.base_url()),
+        "base_url": llm.base_url(),
+        "model": llm.model(),
+        "prompt_tokens": c.usage.as_ref().map(|u| u.prompt_tokens),
+        "completion_tokens": c.usage.as_ref().map(|u| u.completion_tokens),
+        "request_sha256": c.request_sha256,
+        "attempts": c.attempts,
+        "redacted": redacted,
+        "tool_calls": c.tool_calls.len(),
+    });
+    let (issue, actor) = (issue.clone(), engine.config().actor.clone());
+    engine
+        .store()
+        .write(move |tx| {
+            storage::audit::append(
+                tx,
+                storage::audit::NewAuditEntry {
+                    action: "ai_send",
+                    entity_type: "issue",
+                    entity_id: issue.as_str(),
+                    user_id: &actor,
+                    details: Some(details),
+                },
+            )
+        })
+        .await?;
+    Ok(())
+}
 
 /// Limits of one turn. Defaults are generous for a real investigation and
 /// still stop a model that loops.

@@ -6,7 +6,6 @@ use std::collections::HashSet;
 use std::time::Instant;
 
 use futures::future::join_all;
-use serde_json::json;
 use storage::repo::{conversations, issues};
 use storage::{ConversationId, IssueId};
 use tokio_util::sync::CancellationToken;
@@ -54,7 +53,7 @@ pub(super) fn tool_specs(registry: &Registry) -> Vec<ToolSpec> {
 }
 
 /// A redaction token anywhere in the text: `[KIND_N]`.
-fn has_token(text: &str) -> bool {
+pub(super) fn has_token(text: &str) -> bool {
     let bytes = text.as_bytes();
     let mut i = 0;
     while let Some(p) = text[i..].find('[') {
@@ -93,6 +92,8 @@ struct Turn<'a> {
     usage: TurnUsage,
     seen: HashSet<(String, String)>,
     started: Instant,
+    /// A `record_root_cause` call succeeded this round: the RCA follows.
+    root_cause_recorded: bool,
 }
 
 pub(super) async fn run(
@@ -179,6 +180,7 @@ async fn run_inner(
         },
         seen: HashSet::new(),
         started: Instant::now(),
+        root_cause_recorded: false,
     };
     let outcome = turn.rounds(sink, cancel).await?;
     sink(EngineEvent::TurnFinished(outcome.usage.clone()));
@@ -312,6 +314,18 @@ impl Turn<'_> {
                 return Ok(self.outcome(completion.text, false, false));
             }
             self.run_calls(&calls, sink, cancel).await?;
+            if std::mem::take(&mut self.root_cause_recorded) {
+                // A recorded root cause is drafted into the RCA without being
+                // asked; a failed draft is reported, not fatal to the turn.
+                match crate::drafting::draft(self.engine, &self.issue, storage::DocType::Rca, false, cancel).await {
+                    Ok(saved) => sink(EngineEvent::Notice(format!(
+                        "RCA {} ({} sections)",
+                        if saved.created { "drafted" } else { "updated" },
+                        saved.section_count
+                    ))),
+                    Err(e) => sink(EngineEvent::Notice(format!("the RCA could not be drafted: {e}"))),
+                }
+            }
         }
     }
 
@@ -569,45 +583,8 @@ impl Turn<'_> {
         }
     }
 
-    /// The audit row of a model call: provider, model, token counts, the
-    /// SHA-256 of the body sent, and whether redacted values were in it.
-    async fn audit_call(
-        &self,
-        c: &Completion,
-        request: &ChatRequest,
-        purpose: &str,
-    ) -> Result<(), EngineError> {
-        let redacted = request.messages.iter().any(|m| has_token(m.content()));
-        let details = json!({
-            "conversation_id": self.conversation,
-            "purpose": purpose,
-            "provider": super::provider_name(self.llm.base_url()),
-            "base_url": self.llm.base_url(),
-            "model": self.model,
-            "prompt_tokens": c.usage.as_ref().map(|u| u.prompt_tokens),
-            "completion_tokens": c.usage.as_ref().map(|u| u.completion_tokens),
-            "request_sha256": c.request_sha256,
-            "attempts": c.attempts,
-            "redacted": redacted,
-            "tool_calls": c.tool_calls.len(),
-        });
-        let (issue, actor) = (self.issue.clone(), self.engine.config().actor.clone());
-        self.engine
-            .store()
-            .write(move |tx| {
-                storage::audit::append(
-                    tx,
-                    storage::audit::NewAuditEntry {
-                        action: "ai_send",
-                        entity_type: "issue",
-                        entity_id: issue.as_str(),
-                        user_id: &actor,
-                        details: Some(details),
-                    },
-                )
-            })
-            .await?;
-        Ok(())
+    async fn audit_call(&self, c: &Completion, request: &ChatRequest, purpose: &str) -> Result<(), EngineError> {
+        super::audit_model_call(self.engine, &self.issue, Some(&self.conversation), c, request, purpose).await
     }
 
     /// Runs the calls of one assistant message and stores one result per
@@ -683,6 +660,7 @@ impl Turn<'_> {
                     ok: r.ok,
                     summary: r.summary.clone(),
                 });
+                self.root_cause_recorded |= r.ok && c.name == "record_root_cause";
                 if r.infrastructure && failure.is_none() {
                     failure = Some(r.operator_detail.unwrap_or(r.summary));
                 }
