@@ -136,6 +136,18 @@ fn invariants_hold_on_inputs_the_fuzzer_found() {
     }
 }
 
+/// Found by the fuzzer (after ~80k runs of a 10-minute session) and not yet
+/// fixed: an `Authorization:` value without a scheme that runs over NUL
+/// bytes and e-mail look-alikes. The first pass leaves that value visible;
+/// the second, reading it as ending at an e-mail's token, redacts it.
+#[test]
+#[ignore = "known idempotence gap on adversarial input; see doc comment"]
+fn known_idempotence_gap() {
+    let bytes = include_bytes!("data/known_not_idempotent.bin");
+    let input = String::from_utf8_lossy(bytes);
+    pii::invariants::check(&Detector::new(), &input).unwrap();
+}
+
 #[test]
 fn invariants_hold_on_the_fuzz_seed_corpus() {
     let detector = Detector::new();
