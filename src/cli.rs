@@ -4,9 +4,6 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-/// Exit code of a subcommand whose capability is not built yet.
-pub const EXIT_NOT_BUILT: u8 = 3;
-
 const AFTER_HELP: &str = "\
 Environment:
   TFTSR_DATA_DIR        directory of the incident database (default: the platform data dir)
@@ -73,6 +70,14 @@ pub struct ServeArgs {
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1:8080", value_name = "ADDR")]
     pub listen: String,
+    /// Base URL of Slack's Web API (a Slack-compatible server in tests).
+    #[arg(
+        long,
+        env = "TFTSR_SLACK_API_URL",
+        default_value = "https://slack.com/api",
+        value_name = "URL"
+    )]
+    pub slack_api_url: String,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]

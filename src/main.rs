@@ -4,6 +4,7 @@
 //! each subcommand to the crates that do the work (`storage`, `tools`,
 //! `agent`). See `tftsr --help`.
 
+mod bot;
 mod cli;
 mod db_cmd;
 mod export_cmd;
@@ -24,7 +25,7 @@ fn main() -> ExitCode {
         Command::Db(args) => db_cmd::run(&cli, args),
         Command::Issues(args) => issues_cmd::run(&cli, args),
         Command::Repl(args) => repl::run(&cli, args),
-        Command::Serve(_) => not_built("serve", "the Slack-compatible incident bot"),
+        Command::Serve(args) => bot::run(&cli, args),
         Command::Mcp => mcp::run(&cli),
         Command::Export(args) => export_cmd::run(&cli, args),
     };
@@ -35,13 +36,6 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
-}
-
-/// A subcommand whose capability has not landed: say so, and fail, so no
-/// script mistakes it for success.
-fn not_built(name: &str, what: &str) -> anyhow::Result<ExitCode> {
-    eprintln!("tftsr {name}: {what} is not built yet in this version of tftsr.");
-    Ok(ExitCode::from(cli::EXIT_NOT_BUILT))
 }
 
 /// Logs go to stderr (stdout carries answers and, for `mcp`, the protocol).

@@ -136,15 +136,3 @@ fn wrong_passphrase_is_a_clear_error() {
     assert!(!err.contains("panicked"));
     assert_eq!(std::fs::read(dir.path().join("tftsr.db")).unwrap(), before);
 }
-
-#[test]
-fn subcommands_not_built_yet_say_so_and_fail() {
-    let dir = tempfile::tempdir().unwrap();
-    for args in [&["serve"][..]] {
-        let out = tftsr(dir.path(), args);
-        assert_eq!(out.status.code(), Some(3), "{args:?}");
-        let err = String::from_utf8_lossy(&out.stderr);
-        assert!(err.contains("not built yet"), "{args:?}: {err}");
-        assert!(out.stdout.is_empty());
-    }
-}

@@ -28,6 +28,7 @@
 pub mod llm;
 pub mod protocol;
 pub mod server;
+pub mod slack;
 
 pub use llm::{
     HttpReply, JsonReply, MOCK_MODEL, MockLlm, MockToolCall, Reply, SseEvent, SseReply,
@@ -35,3 +36,4 @@ pub use llm::{
 };
 pub use protocol::check_request;
 pub use server::{RecordedRequest, TestServer};
+pub use slack::{MOCK_BOT_ID, MOCK_BOT_TOKEN, MOCK_BOT_USER, MockSlack, SlackCall};
