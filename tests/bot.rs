@@ -435,6 +435,11 @@ async fn a_mention_opens_an_incident_and_the_thread_continues_it() {
                 .finish("stop"),
         ),
         Reply::text("web-3 and web-4 share the same bad config; roll it back."),
+        Reply::text("Why 1 of 5: why did the pool drain?"),
+        Reply::text(
+            r#"{"analysis": "The pool drained after the config change.", "immediate_actions": "Rolled back.",
+                "long_term_actions": "Validate configs in CI.", "lessons_learned": "Canary config changes."}"#,
+        ),
     ]);
     let server = Server::start(data.path(), &slack, Some(&llm.base_url()));
     let c = client();
@@ -461,7 +466,39 @@ async fn a_mention_opens_an_incident_and_the_thread_continues_it() {
         settled(&slack, "C1", thread, 3).is_some()
     })
     .await;
-    let msgs = settled(&slack, "C1", thread, 3).unwrap();
+    // The guided 5-Whys and the RCA, with the model.
+    deliver(
+        &c,
+        &server,
+        &in_thread("Ev003", "C1", thread, "1000.000300", "whys"),
+    )
+    .await;
+    wait_for("the first why", &server, || {
+        settled(&slack, "C1", thread, 4).is_some()
+    })
+    .await;
+    deliver(
+        &c,
+        &server,
+        &in_thread("Ev004", "C1", thread, "1000.000400", "rca"),
+    )
+    .await;
+    wait_for("the RCA", &server, || {
+        slack.thread_messages("C1", thread).len() >= 5
+    })
+    .await;
+    let msgs = slack.thread_messages("C1", thread);
+    assert_eq!(
+        msgs.get(3).map(String::as_str),
+        Some("Why 1 of 5: why did the pool drain?")
+    );
+    let rca = slack.thread_messages("C1", thread)[4..].concat();
+    assert!(
+        rca.contains("The pool drained after the config change."),
+        "{rca}"
+    );
+    assert!(rca.contains("drafted — "), "{rca}");
+    let msgs = slack.thread_messages("C1", thread);
     assert!(msgs[0].starts_with("Opened incident `"), "{msgs:?}");
     assert!(msgs[0].contains("Checkout returns 502 since 14:02"));
     assert_eq!(msgs[1], "Checking the upstream pool. Which hosts fail?");
@@ -476,6 +513,10 @@ async fn a_mention_opens_an_incident_and_the_thread_continues_it() {
         }
     }
     llm.assert_finished();
+    assert_eq!(
+        last_user_text(&llm.request_bodies()[2]),
+        "Let's walk the 5-Whys now, one level at a time."
+    );
     let second = &llm.request_bodies()[1];
     let roles: Vec<&str> = second["messages"]
         .as_array()
@@ -519,6 +560,14 @@ async fn a_mention_opens_an_incident_and_the_thread_continues_it() {
                 Role::Assistant,
                 "web-3 and web-4 share the same bad config; roll it back.".to_string()
             ),
+            (
+                Role::User,
+                "Let's walk the 5-Whys now, one level at a time.".to_string()
+            ),
+            (
+                Role::Assistant,
+                "Why 1 of 5: why did the pool drain?".to_string()
+            ),
         ]
     );
 }
@@ -546,7 +595,10 @@ async fn without_a_model_a_mention_opens_the_incident_and_thread_commands_work()
         first.contains("needs a model") && first.contains("TFTSR_LLM_BASE_URL"),
         "{first}"
     );
-    assert!(first.contains("Thread commands work"), "{first}");
+    assert!(
+        first.contains("Thread commands work") && first.contains("`whys`"),
+        "{first}"
+    );
     assert!(!first.contains('\n'), "one line: {first}");
 
     let script = [
@@ -555,9 +607,11 @@ async fn without_a_model_a_mention_opens_the_incident_and_thread_commands_work()
         ("severity extreme", ":warning:"),
         ("resolve Cleared old WAL files; disk at 40%", "Resolved at "),
         ("timeline", "triage_started"),
-        ("whys", "not built yet"),
-        ("rca", "not built yet"),
-        ("postmortem", "not built yet"),
+        ("whys", "Since when?"),
+        ("14:02 UTC", "Who or what is affected"),
+        ("stop", "Left the guided 5-Whys"),
+        ("rca", "drafted — "),
+        ("postmortem", "drafted — "),
         ("help", "`resolve SUMMARY`"),
         ("any idea what filled it?", "needs a model"),
     ];

@@ -1,5 +1,5 @@
 //! Commands in an incident thread: `status`, `timeline`, `severity LEVEL`,
-//! `resolve SUMMARY`, `help`, and `whys`, `rca`, `postmortem`.
+//! `resolve SUMMARY`, `help`, `whys` (and `stop`), `rca`, `postmortem`.
 //!
 //! A command is the whole message (after the mention, if any), optionally
 //! written with a leading `/` or `!`. A message that merely starts with a
@@ -7,13 +7,17 @@
 //! model, not a command: commands without arguments must stand alone, and
 //! `severity` takes exactly one word.
 //!
-//! Each command is one call into storage or a tool, acting for the person
-//! who sent it; the reply is text for the thread.
+//! Each command is one call into storage, a tool or `agent`, acting for the
+//! person who sent it; the reply is text for the thread. `whys` and `stop`
+//! change the thread's state (a guided walk), so the core runs them with
+//! [`whys`] here; everything else goes through [`run`].
 
 use agent::engine::Engine;
+use agent::guided::{GuidedReply, GuidedWalk};
 use serde_json::{Value, json};
-use storage::IssueId;
-use storage::repo::{issues, root_causes, timeline};
+use storage::repo::{documents, issues, root_causes, timeline};
+use storage::{DocType, IssueId};
+use tokio_util::sync::CancellationToken;
 
 /// A thread command.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,6 +30,8 @@ pub enum Command {
     /// The summary; empty when missing.
     Resolve(String),
     Whys,
+    /// Leave the guided 5-Whys.
+    Stop,
     Rca,
     Postmortem,
 }
@@ -49,6 +55,7 @@ pub fn parse(text: &str) -> Option<Command> {
         "whys" => alone(Command::Whys),
         "rca" => alone(Command::Rca),
         "postmortem" => alone(Command::Postmortem),
+        "stop" => alone(Command::Stop),
         "severity" if rest.is_empty() => Some(Command::Severity(None)),
         "severity" if !rest.contains(char::is_whitespace) => {
             Some(Command::Severity(Some(rest.to_ascii_lowercase())))
@@ -66,7 +73,8 @@ pub struct CommandContext<'a> {
     pub issue: &'a IssueId,
 }
 
-/// Runs a command; the reply for the thread.
+/// Runs a stateless command; the reply for the thread. (`whys` and `stop`
+/// are the core's: see the module docs.)
 pub async fn run(ctx: &CommandContext<'_>, command: Command) -> String {
     let reply = match command {
         Command::Help => Ok(help()),
@@ -74,9 +82,9 @@ pub async fn run(ctx: &CommandContext<'_>, command: Command) -> String {
         Command::Timeline => timeline(ctx).await,
         Command::Severity(level) => severity(ctx, level.as_deref()).await,
         Command::Resolve(summary) => resolve(ctx, &summary).await,
-        Command::Whys => Ok(whys(ctx)),
-        Command::Rca => Ok(rca(ctx)),
-        Command::Postmortem => Ok(postmortem(ctx)),
+        Command::Rca => rca(ctx).await,
+        Command::Postmortem => postmortem(ctx).await,
+        Command::Whys | Command::Stop => Ok("That command belongs to the thread's walk.".into()),
     };
     reply.unwrap_or_else(|e| format!(":warning: {e:#}"))
 }
@@ -91,9 +99,9 @@ pub fn help() -> String {
      • `timeline` — what happened, in order\n\
      • `severity critical|high|medium|low` — set the severity\n\
      • `resolve SUMMARY` — mark it resolved with what fixed it\n\
-     • `whys` — walk the 5-Whys to a root cause\n\
-     • `rca` — draft the root-cause analysis\n\
-     • `postmortem` — draft the blameless postmortem\n\
+     • `whys` — walk the 5-Whys to a root cause, one question at a time (`stop` leaves it)\n\
+     • `rca` — draft (or redraft) the root-cause analysis\n\
+     • `postmortem` — draft (or redraft) the blameless postmortem\n\
      • `help` — this list"
         .to_string()
 }
@@ -181,29 +189,114 @@ async fn resolve(ctx: &CommandContext<'_>, summary: &str) -> anyhow::Result<Stri
     ))
 }
 
-// ---------------------------------------------------------------------------
-// Not built yet: the guided 5-Whys and document drafting are being built in
-// `agent`. Each command is one function here, to be wired to that work.
+// ---------------------------------------------------------- 5-Whys, drafting
 
-/// NOT BUILT YET — wire to the guided 5-Whys in `agent` when it lands.
-pub fn whys(_ctx: &CommandContext<'_>) -> String {
-    not_built("`whys`", "the guided 5-Whys")
+/// What `whys` started.
+pub enum WhysStarted {
+    /// No model: the deterministic walk, which the thread keeps until it is
+    /// done; `reply` holds its first question.
+    Walk { walk: GuidedWalk, reply: String },
+    /// With a model: the thread's turns lead the 5-Whys from now on; this
+    /// text opens the first of them.
+    Guided { opening: &'static str },
 }
 
-/// NOT BUILT YET — wire to RCA drafting in `agent` when it lands.
-pub fn rca(_ctx: &CommandContext<'_>) -> String {
-    not_built("`rca`", "drafting the root-cause analysis")
+/// `whys`: the guided 5-Whys (agent's [`GuidedWalk`] without a model, the
+/// engine's guided turns with one).
+pub async fn whys(ctx: &CommandContext<'_>) -> anyhow::Result<WhysStarted> {
+    if ctx.engine.llm().is_some() {
+        return Ok(WhysStarted::Guided {
+            opening: "Let's walk the 5-Whys now, one level at a time.",
+        });
+    }
+    // The incident's description is the symptom the walk starts from.
+    let id = ctx.issue.clone();
+    let description = ctx
+        .engine
+        .store()
+        .read(move |c| Ok(issues::get(c, &id)?.description))
+        .await?;
+    let (walk, reply) = GuidedWalk::start(ctx.engine, ctx.issue, description.as_deref()).await?;
+    Ok(WhysStarted::Walk {
+        walk,
+        reply: walk_text(&reply),
+    })
 }
 
-/// NOT BUILT YET — wire to postmortem drafting in `agent` when it lands.
-pub fn postmortem(_ctx: &CommandContext<'_>) -> String {
-    not_built("`postmortem`", "drafting the blameless postmortem")
+/// Words that mean "nothing to say" to a walk's question (a chat message
+/// cannot be empty, so these stand for the REPL's Enter).
+const SKIP_WORDS: [&str; 4] = ["skip", "-", "enter", "default"];
+
+/// Answers the walk's current question; the reply, and whether the walk
+/// goes on.
+pub async fn walk_answer(
+    ctx: &CommandContext<'_>,
+    walk: &mut GuidedWalk,
+    text: &str,
+) -> (String, bool) {
+    let trimmed = text.trim();
+    let answer = if SKIP_WORDS.contains(&trimmed.to_ascii_lowercase().as_str()) {
+        ""
+    } else {
+        trimmed
+    };
+    match walk.answer(ctx.engine, answer).await {
+        Ok(reply) => (walk_text(&reply), !reply.done),
+        Err(e) => (format!(":warning: {e}"), true),
+    }
 }
 
-fn not_built(command: &str, what: &str) -> String {
-    format!(
-        "{command}: {what} is not built yet in this version of tftsr. Meanwhile, ask me in this thread and I work through it with you."
+/// A walk's lines for a chat thread: "Enter" is `skip` here.
+fn walk_text(reply: &GuidedReply) -> String {
+    reply
+        .lines
+        .iter()
+        .map(|l| {
+            l.replace("Type /stop", "Say `stop`")
+                .replace("Enter", "`skip`")
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// `rca`: drafts (or redrafts) the root-cause analysis and shows it.
+pub async fn rca(ctx: &CommandContext<'_>) -> anyhow::Result<String> {
+    draft(ctx, DocType::Rca).await
+}
+
+/// `postmortem`: drafts (or redrafts) the blameless postmortem and shows it.
+pub async fn postmortem(ctx: &CommandContext<'_>) -> anyhow::Result<String> {
+    draft(ctx, DocType::Postmortem).await
+}
+
+async fn draft(ctx: &CommandContext<'_>, doc_type: DocType) -> anyhow::Result<String> {
+    let saved = agent::drafting::draft(
+        ctx.engine,
+        ctx.issue,
+        doc_type,
+        false,
+        &CancellationToken::new(),
     )
+    .await?;
+    let id = saved.doc_id.clone();
+    let doc = ctx
+        .engine
+        .store()
+        .read(move |c| documents::get(c, &id))
+        .await?;
+    let kept = if saved.kept_sections.is_empty() {
+        String::new()
+    } else {
+        format!("; kept edited sections: {}", saved.kept_sections.join(", "))
+    };
+    Ok(format!(
+        "{}\n\n_{} {} — {} sections{kept}. `tftsr export {} --doc {doc_type} --format pdf` writes it to a file._",
+        doc.content_md.trim_end(),
+        doc_type,
+        if saved.created { "drafted" } else { "updated" },
+        saved.section_count,
+        ctx.issue,
+    ))
 }
 
 #[cfg(test)]
@@ -218,6 +311,7 @@ mod tests {
         assert_eq!(parse("whys"), Some(Command::Whys));
         assert_eq!(parse("rca"), Some(Command::Rca));
         assert_eq!(parse("postmortem"), Some(Command::Postmortem));
+        assert_eq!(parse("stop"), Some(Command::Stop));
         assert_eq!(
             parse("severity HIGH"),
             Some(Command::Severity(Some("high".into())))

@@ -25,13 +25,14 @@
 //! The adapter implements [`ChatPlatform`]: post, edit, download, and the
 //! platform's limits. Nothing here knows Slack.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use agent::engine::{Engine, EngineConfig, EngineEvent, TurnOptions};
+use agent::guided::GuidedWalk;
 use agent::llm::LlmClient;
 use serde_json::{Value, json};
 use storage::repo::chat::{self, ChatThread};
@@ -39,7 +40,7 @@ use storage::{IssueId, Store};
 use tokio::sync::{Notify, Semaphore, mpsc, watch};
 use tokio_util::sync::CancellationToken;
 
-use super::commands::{self, Command, CommandContext};
+use super::commands::{self, Command, CommandContext, WhysStarted};
 use super::metrics::{Metrics, TurnEnd};
 use super::split::split_message;
 
@@ -202,6 +203,10 @@ struct Inner<P> {
     config: BotConfig,
     metrics: Arc<Metrics>,
     engines: Mutex<HashMap<String, Engine>>,
+    /// Threads walking the 5-Whys without a model, and where they are.
+    walks: Mutex<HashMap<ThreadKey, GuidedWalk>>,
+    /// Threads whose turns lead the 5-Whys (with a model).
+    guided: Mutex<HashSet<ThreadKey>>,
     intake: mpsc::Sender<Incoming>,
     threads: Mutex<HashMap<ThreadKey, mpsc::Sender<Incoming>>>,
     busy: Arc<Semaphore>,
@@ -249,6 +254,8 @@ impl<P: ChatPlatform> Bot<P> {
                 config,
                 metrics,
                 engines: Mutex::new(HashMap::new()),
+                walks: Mutex::new(HashMap::new()),
+                guided: Mutex::new(HashSet::new()),
                 intake: tx,
                 threads: Mutex::new(HashMap::new()),
                 busy: Arc::new(Semaphore::new(MAX_BUSY_REPLIES)),
@@ -655,28 +662,53 @@ impl<P: ChatPlatform> Bot<P> {
                 attached.push(note);
             }
         }
-        if let Some(command) = commands::parse(&message.text) {
-            let ctx = CommandContext {
-                engine: &engine,
-                issue: &incident.issue_id,
-            };
-            let reply = commands::run(&ctx, command).await;
-            self.say_all(&message.thread, &reply).await;
-            return;
+        let ctx = CommandContext {
+            engine: &engine,
+            issue: &incident.issue_id,
+        };
+        let thread = &message.thread;
+        match commands::parse(&message.text) {
+            Some(Command::Whys) => return self.start_whys(&ctx, incident, thread).await,
+            Some(Command::Stop) => {
+                let walked = lock(&self.inner.walks).remove(thread).is_some();
+                let guided = lock(&self.inner.guided).remove(thread);
+                let reply = if walked || guided {
+                    "Left the guided 5-Whys; what was recorded stays (`whys` resumes it)."
+                } else {
+                    "No guided 5-Whys is running in this thread."
+                };
+                self.say(thread, reply).await;
+                return;
+            }
+            Some(command) => {
+                let reply = commands::run(&ctx, command).await;
+                self.say_all(thread, &reply).await;
+                return;
+            }
+            None => {}
         }
         let text = message.text.trim();
         if text.is_empty() && attached.is_empty() {
             return;
         }
+        let walk = lock(&self.inner.walks).remove(thread);
+        if let Some(mut walk) = walk.filter(|_| !text.is_empty()) {
+            let (reply, goes_on) = commands::walk_answer(&ctx, &mut walk, text).await;
+            if goes_on {
+                lock(&self.inner.walks).insert(thread.clone(), walk);
+            }
+            self.say_all(thread, &reply).await;
+            return;
+        }
         if self.inner.llm.is_none() {
             let line = if opened {
                 format!(
-                    "Opened incident `{}`. Conversational triage needs a model: {}. Thread commands work now — `help` lists them.",
+                    "Opened incident `{}`. Conversational triage needs a model: {}. Thread commands work now — `whys` walks the 5-Whys without one, `help` lists them all.",
                     incident.issue_id, self.inner.config.offline_hint
                 )
             } else {
                 format!(
-                    "Conversational triage needs a model: {}. Thread commands work now — `help` lists them.",
+                    "Conversational triage needs a model: {}. Thread commands work now — `whys` walks the 5-Whys without one, `help` lists them all.",
                     self.inner.config.offline_hint
                 )
             };
@@ -691,6 +723,30 @@ impl<P: ChatPlatform> Bot<P> {
             prompt.push_str(&note);
         }
         self.turn(&engine, incident, &message.thread, &prompt).await;
+    }
+
+    /// `whys`: starts (or resumes) the guided 5-Whys in this thread.
+    async fn start_whys(
+        &self,
+        ctx: &CommandContext<'_>,
+        incident: &ChatThread,
+        thread: &ThreadKey,
+    ) {
+        match commands::whys(ctx).await {
+            Ok(WhysStarted::Walk { walk, reply }) => {
+                if !walk.is_done() {
+                    lock(&self.inner.walks).insert(thread.clone(), walk);
+                }
+                self.say_all(thread, &reply).await;
+            }
+            Ok(WhysStarted::Guided { opening }) => {
+                lock(&self.inner.guided).insert(thread.clone());
+                self.turn(ctx.engine, incident, thread, opening).await;
+            }
+            Err(e) => {
+                self.say(thread, &format!(":warning: {e:#}")).await;
+            }
+        }
     }
 
     /// Downloads a shared file and attaches it as a log; posts the outcome.
@@ -797,12 +853,13 @@ impl<P: ChatPlatform> Bot<P> {
             EngineEvent::Notice(n) => progress_tx.send_modify(|p| p.activity = Some(n)),
             EngineEvent::TurnFinished(_) | EngineEvent::Error(_) => {}
         };
+        let guided_whys = lock(&self.inner.guided).contains(thread);
         let started = Instant::now();
         let result = engine
             .turn(
                 &incident.conversation_id,
                 text,
-                TurnOptions::default(),
+                TurnOptions { guided_whys },
                 &mut sink,
                 &self.inner.cancel_turns,
             )
