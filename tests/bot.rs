@@ -1210,6 +1210,65 @@ async fn sigterm_lets_the_running_turn_finish() {
     llm.assert_finished();
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_thread_queue_answers_busy_and_keeps_the_order() {
+    // One slow turn; meanwhile 20 messages arrive in the same thread: 16
+    // wait their turn (the thread's queue), 4 are told to try again.
+    let mut script = vec![Reply::text("first answer").after(Duration::from_millis(1_500))];
+    script.extend((0..16).map(|k| Reply::text(&format!("queued answer {k}"))));
+    let llm = MockLlm::start(script);
+    let data = tempfile::tempdir().unwrap();
+    let slack = MockSlack::start();
+    let server = Server::start(data.path(), &slack, Some(&llm.base_url()));
+    let c = client();
+    let thread = "1900.000100";
+    deliver(
+        &c,
+        &server,
+        &mention("EvQ", "C1", thread, "Everything is slow"),
+    )
+    .await;
+    wait_for("the slow turn to start", &server, || {
+        llm.requests().len() == 1
+    })
+    .await;
+    for k in 0..20 {
+        let ev = in_thread(
+            &format!("EvQ{k}"),
+            "C1",
+            thread,
+            &format!("1900.{:06}", 200 + k),
+            &format!("note {k}"),
+        );
+        assert_eq!(deliver(&c, &server, &ev).await.0, 200);
+    }
+    wait_for("every queued answer", &server, || {
+        llm.remaining() == 0 && settled(&slack, "C1", thread, 2 + 4 + 16).is_some()
+    })
+    .await;
+    let msgs = slack.thread_messages("C1", thread);
+    let busy: Vec<&String> = msgs.iter().filter(|m| m.contains("busy")).collect();
+    assert_eq!(busy.len(), 4, "{msgs:#?}");
+    let answers: Vec<&String> = msgs.iter().filter(|m| m.contains("answer")).collect();
+    let mut expected = vec!["first answer".to_string()];
+    expected.extend((0..16).map(|k| format!("queued answer {k}")));
+    assert_eq!(answers, expected.iter().collect::<Vec<_>>());
+    // The queued messages reached the model in the order they were sent.
+    let asked: Vec<String> = llm.request_bodies()[1..]
+        .iter()
+        .map(last_user_text)
+        .collect();
+    let sent: Vec<String> = (0..16).map(|k| format!("note {k}")).collect();
+    assert_eq!(asked, sent);
+    let text = metrics(&c, &server).await;
+    assert!(
+        text.lines().any(|l| l == "tftsr_bot_busy_replies_total 4"),
+        "{text}"
+    );
+    llm.assert_finished();
+    server.stop();
+}
+
 #[test]
 fn serve_refuses_to_start_without_its_secrets() {
     let data = tempfile::tempdir().unwrap();

@@ -923,7 +923,8 @@ impl<P: ChatPlatform> Bot<P> {
     }
 
     /// Edits the placeholder with the answer so far, at most once per
-    /// `min_edit_interval`, until `done`. Returns when it last edited.
+    /// `min_edit_interval` (the first time that long after it was posted),
+    /// until `done`. Returns when it last edited, if it did.
     async fn show_progress(
         &self,
         message: MessageRef,
@@ -931,6 +932,9 @@ impl<P: ChatPlatform> Bot<P> {
         done: CancellationToken,
     ) -> Option<Instant> {
         let limits = self.inner.platform.limits();
+        // The placeholder counts as the first version: a turn that ends
+        // within the interval is never edited twice.
+        let posted = Instant::now();
         let mut last: Option<Instant> = None;
         loop {
             tokio::select! {
@@ -938,12 +942,11 @@ impl<P: ChatPlatform> Bot<P> {
                 () = done.cancelled() => return last,
                 changed = rx.changed() => if changed.is_err() { return last },
             }
-            if let Some(at) = last {
-                tokio::select! {
-                    biased;
-                    () = done.cancelled() => return last,
-                    () = tokio::time::sleep_until((at + limits.min_edit_interval).into()) => {}
-                }
+            let since = last.unwrap_or(posted);
+            tokio::select! {
+                biased;
+                () = done.cancelled() => return last,
+                () = tokio::time::sleep_until((since + limits.min_edit_interval).into()) => {}
             }
             let text = rx.borrow_and_update().render(limits.max_message_chars);
             if let Err(e) = self.inner.platform.edit(&message, &text).await {
