@@ -12,6 +12,7 @@ Environment:
   TFTSR_LLM_BASE_URL    OpenAI-compatible /v1 base URL (OpenAI, Azure, Ollama, vLLM, llama.cpp, LiteLLM)
   TFTSR_LLM_API_KEY     API key (falls back to OPENAI_API_KEY)
   TFTSR_LLM_MODEL       model name
+  TFTSR_LLM_PROVIDER    a stored provider profile to use instead (see `tftsr db providers`)
   SLACK_SIGNING_SECRET, SLACK_BOT_TOKEN, TFTSR_SLACK_API_URL   for `tftsr serve`
 
 Examples:
@@ -28,6 +29,10 @@ pub struct Cli {
     /// Directory of the incident database.
     #[arg(long, global = true, env = "TFTSR_DATA_DIR", value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
+
+    /// Use this stored LLM provider profile instead of the TFTSR_LLM_* variables.
+    #[arg(long, global = true, env = "TFTSR_LLM_PROVIDER", value_name = "NAME")]
+    pub provider: Option<String>,
 
     /// More log output on stderr (-v info, -vv debug, -vvv trace).
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
@@ -158,4 +163,24 @@ pub enum DbCommand {
     Info,
     /// Rebuild the full-text index of incidents from the incidents table.
     RebuildFts,
+    /// List the stored LLM provider profiles.
+    Providers,
+    /// Store (or replace) an LLM provider profile; use it with --provider NAME.
+    ProviderAdd {
+        name: String,
+        /// OpenAI-compatible /v1 base URL.
+        #[arg(long, value_name = "URL")]
+        base_url: String,
+        #[arg(long)]
+        model: String,
+        /// Context window in tokens, when the model's family default is wrong.
+        #[arg(long, value_name = "TOKENS")]
+        context_window: Option<i64>,
+        /// Name of an environment variable holding the API key (kept out of
+        /// the shell history); stored encrypted.
+        #[arg(long, value_name = "VAR")]
+        api_key_env: Option<String>,
+    },
+    /// Delete an LLM provider profile.
+    ProviderRemove { name: String },
 }

@@ -74,6 +74,52 @@ pub fn run(cli: &Cli, cmd: &DbCommand) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
+        DbCommand::Providers => {
+            let list = storage::repo::providers::list(db.conn())?;
+            if list.is_empty() {
+                println!("no provider profiles (add one with `tftsr db provider-add`)");
+            }
+            for p in list {
+                println!(
+                    "{:<16} {:<28} {} (context {}, key {})",
+                    p.name,
+                    p.model,
+                    p.base_url,
+                    p.context_window.map(|w| w.to_string()).unwrap_or_else(|| "default".into()),
+                    if p.encrypted_api_key.is_some() { "stored" } else { "none" }
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        DbCommand::ProviderAdd { name, base_url, model, context_window, api_key_env } => {
+            let api_key = match api_key_env {
+                Some(var) => Some(std::env::var(var).with_context(|| format!("environment variable {var} is not set"))?),
+                None => None,
+            };
+            let dir = db.config().path.parent().map(|p| p.to_path_buf()).unwrap_or_default();
+            let secrets = storage::SecretBox::open(&dir, std::env::var(storage::crypto::ENCRYPTION_KEY_ENV).ok())?;
+            let p = storage::repo::providers::upsert(
+                db.conn(),
+                &secrets,
+                &storage::repo::providers::NewProvider {
+                    name: name.clone(),
+                    base_url: base_url.clone(),
+                    model: model.clone(),
+                    context_window: *context_window,
+                    api_key,
+                },
+            )?;
+            println!("stored provider profile `{}` ({} at {})", p.name, p.model, p.base_url);
+            Ok(ExitCode::SUCCESS)
+        }
+        DbCommand::ProviderRemove { name } => {
+            if storage::repo::providers::delete(db.conn(), name)? {
+                println!("removed provider profile `{name}`");
+                Ok(ExitCode::SUCCESS)
+            } else {
+                anyhow::bail!("no provider profile named `{name}`")
+            }
+        }
         DbCommand::RebuildFts => {
             storage::verify::rebuild_fts(db.conn())?;
             println!("full-text index rebuilt");

@@ -36,7 +36,9 @@ pub fn run(cli: &Cli, args: &ExportArgs) -> anyhow::Result<ExitCode> {
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async {
         let store = crate::db_cmd::open_store(cli).await?;
-        let engine = Engine::new(store, crate::repl::llm_from_env()?, EngineConfig::default());
+        let model = crate::model::resolve(cli, &store).await?;
+        let config = EngineConfig { context_window: model.context_window, ..EngineConfig::default() };
+        let engine = Engine::new(store, model.client, config);
         let doc_type = match args.doc {
             DocKind::Rca => DocType::Rca,
             DocKind::Postmortem => DocType::Postmortem,

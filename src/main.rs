@@ -10,6 +10,7 @@ mod db_cmd;
 mod export_cmd;
 mod issues_cmd;
 mod mcp;
+mod model;
 mod repl;
 
 use std::process::ExitCode;

@@ -308,3 +308,51 @@ fn an_unreachable_model_is_named_and_nothing_typed_is_lost() {
     let msgs = messages::list(db.conn(), &conv.id).unwrap();
     assert_eq!(msgs[0].content, "Payments are failing");
 }
+
+#[test]
+fn a_stored_provider_profile_is_used_with_its_encrypted_key() {
+    let data = tempfile::tempdir().unwrap();
+    let mock = MockLlm::start(vec![Reply::text("Answer from the profile's model.")]);
+    let add = Command::new(env!("CARGO_BIN_EXE_tftsr"))
+        .args(["db", "provider-add", "lab", "--base-url", &mock.base_url(), "--model", "llama3.1:8b", "--context-window", "32768", "--api-key-env", "LAB_KEY"])
+        .env("TFTSR_DATA_DIR", data.path())
+        .env("LAB_KEY", "lab-secret-key-123")
+        .env_remove("TFTSR_DB_KEY")
+        .output()
+        .unwrap();
+    assert!(add.status.success(), "{}", String::from_utf8_lossy(&add.stderr));
+    let list = Command::new(env!("CARGO_BIN_EXE_tftsr"))
+        .args(["db", "providers"])
+        .env("TFTSR_DATA_DIR", data.path())
+        .env_remove("TFTSR_DB_KEY")
+        .output()
+        .unwrap();
+    let listed = String::from_utf8_lossy(&list.stdout);
+    assert!(listed.contains("lab") && listed.contains("context 32768, key stored"), "{listed}");
+    assert!(!listed.contains("lab-secret-key-123"));
+
+    let mut cmd = repl(data.path(), None);
+    cmd.arg("--provider").arg("lab");
+    let mut child = cmd.spawn().unwrap();
+    writeln!(child.stdin.take().unwrap(), "VPN drops every hour").unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("Answer from the profile's model."));
+    mock.assert_finished();
+    let req = &mock.requests()[0];
+    assert_eq!(req.header("authorization"), Some("Bearer lab-secret-key-123"));
+    assert_eq!(req.json.as_ref().unwrap()["model"], "llama3.1:8b");
+    let db = open_db(data.path());
+    let stored: String = db.conn().query_row("SELECT encrypted_api_key FROM llm_providers", [], |r| r.get(0)).unwrap();
+    assert!(!stored.contains("lab-secret-key"), "the key is stored encrypted");
+
+    let bad = Command::new(env!("CARGO_BIN_EXE_tftsr"))
+        .args(["repl", "--provider", "nope"])
+        .env("TFTSR_DATA_DIR", data.path())
+        .env_remove("TFTSR_DB_KEY")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("no provider profile named `nope`"));
+}

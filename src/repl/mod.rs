@@ -67,7 +67,9 @@ async fn run_async(cli: &Cli, args: &ReplArgs) -> anyhow::Result<ExitCode> {
         .parent()
         .map(|p| p.to_path_buf())
         .unwrap_or_default();
-    let engine = Engine::new(store, llm_from_env()?, EngineConfig::default());
+    let model = crate::model::resolve(cli, &store).await?;
+    let config = EngineConfig { context_window: model.context_window, ..EngineConfig::default() };
+    let engine = Engine::new(store, model.client, config);
     let stdout_tty = std::io::stdout().is_terminal();
     let interactive = stdout_tty && std::io::stdin().is_terminal();
     let color = stdout_tty && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
