@@ -506,3 +506,39 @@ fn a_wrong_key_is_reported_before_serving() {
     assert!(err.contains("does not decrypt it"), "{err}");
     assert!(!err.contains("panicked"), "{err}");
 }
+
+#[tokio::test]
+async fn a_recorded_root_cause_drafts_the_rca_which_is_a_resource() {
+    let dir = tempfile::tempdir().unwrap();
+    let client = connect(dir.path(), "ide-agent").await;
+    let issue = call_ok(&client, "create_issue", json!({"title": "Queue backlog"})).await;
+    let id = issue["id"].as_str().unwrap().to_string();
+    call_ok(
+        &client,
+        "record_why",
+        json!({"issue_id": id, "level": 1, "question": "Why did the queue back up?", "answer": "consumers crashed", "evidence": "pod restarts"}),
+    )
+    .await;
+    call_ok(
+        &client,
+        "record_root_cause",
+        json!({"issue_id": id, "root_cause": "Consumers ran out of memory on large messages", "confidence": 0.8, "why_levels": [1]}),
+    )
+    .await;
+    let timeline = call_ok(&client, "get_timeline", json!({"issue_id": id})).await;
+    assert_eq!(
+        event_types(&timeline),
+        [
+            "triage_started",
+            "why_level_advanced",
+            "root_cause_identified",
+            "rca_generated"
+        ]
+    );
+    let (_, rca) = read(&client, &format!("incident://{id}/rca")).await;
+    assert!(
+        rca.contains("Consumers ran out of memory on large messages"),
+        "{rca}"
+    );
+    client.cancel().await.unwrap();
+}

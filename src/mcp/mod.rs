@@ -219,6 +219,22 @@ impl ServerHandler for IncidentServer {
         let ctx = ToolContext::new(self.store.clone(), actor.clone()).with_issue(issue);
         let result = self.registry.call(&ctx, name, &raw_args).await;
         tracing::info!(tool = name, actor, ok = result.ok, "tool call");
+        if result.ok
+            && name == "record_root_cause"
+            && let Some(id) = serde_json::from_str::<serde_json::Value>(&result.content)
+                .ok()
+                .and_then(|v| v["issue_id"].as_str().map(storage::IssueId::from_string))
+        {
+            // A recorded root cause is drafted into the RCA without being
+            // asked, as in the REPL and the bot; here from the record alone
+            // (no model of our own to write the narrative).
+            if let Err(e) =
+                tools::documents::draft_rca(&self.store, &id, Default::default(), false, &actor)
+                    .await
+            {
+                tracing::warn!(error = %e, "the RCA could not be drafted");
+            }
+        }
         let content = vec![ContentBlock::text(result.content)];
         Ok(if result.ok {
             CallToolResult::success(content)
