@@ -161,6 +161,8 @@ pub struct BotConfig {
     pub placeholder: String,
     /// Extra text of the offline answer (how to configure a model).
     pub offline_hint: String,
+    /// The model's context window when a provider profile sets it.
+    pub context_window: Option<usize>,
 }
 
 impl Default for BotConfig {
@@ -173,8 +175,9 @@ impl Default for BotConfig {
             placeholder: "_Looking into it…_".into(),
             offline_hint:
                 "set TFTSR_LLM_BASE_URL (an OpenAI-compatible /v1 URL), TFTSR_LLM_API_KEY \
-                           and TFTSR_LLM_MODEL where `tftsr serve` runs"
+                           and TFTSR_LLM_MODEL where `tftsr serve` runs, or pass --provider NAME"
                     .into(),
+            context_window: None,
         }
     }
 }
@@ -457,6 +460,7 @@ impl<P: ChatPlatform> Bot<P> {
         }
         let config = EngineConfig {
             actor: actor.to_string(),
+            context_window: self.inner.config.context_window,
             limits: tools::Limits {
                 max_log_bytes: self.inner.config.max_file_bytes,
                 ..tools::Limits::default()

@@ -62,7 +62,10 @@ async fn serve(cli: &Cli, args: &ServeArgs, settings: SlackSettings) -> anyhow::
     })?;
     let store = crate::db_cmd::open_store(cli).await?;
     prune_old_events(&store).await;
-    let llm = crate::repl::llm_from_env()?;
+    // The same model as the REPL: a stored profile (`--provider`) or the
+    // TFTSR_LLM_* environment.
+    let model = crate::model::resolve(cli, &store).await?;
+    let llm = model.client;
     if llm.is_none() {
         tracing::warn!(
             "no model configured: mentions open incidents and thread commands work; conversational triage needs TFTSR_LLM_BASE_URL / TFTSR_LLM_API_KEY"
@@ -72,7 +75,11 @@ async fn serve(cli: &Cli, args: &ServeArgs, settings: SlackSettings) -> anyhow::
         .await
         .with_context(|| format!("listening on {}", args.listen))?;
     let addr = listener.local_addr()?;
-    let running = Bot::start(web, store, llm, Arc::clone(&metrics), BotConfig::default());
+    let config = BotConfig {
+        context_window: model.context_window,
+        ..BotConfig::default()
+    };
+    let running = Bot::start(web, store, llm, Arc::clone(&metrics), config);
     let inbox = Arc::new(Inbox {
         bot: running.bot.clone(),
         identity: identity.clone(),
