@@ -85,19 +85,42 @@ pub fn run(cli: &Cli, cmd: &DbCommand) -> anyhow::Result<ExitCode> {
                     p.name,
                     p.model,
                     p.base_url,
-                    p.context_window.map(|w| w.to_string()).unwrap_or_else(|| "default".into()),
-                    if p.encrypted_api_key.is_some() { "stored" } else { "none" }
+                    p.context_window
+                        .map(|w| w.to_string())
+                        .unwrap_or_else(|| "default".into()),
+                    if p.encrypted_api_key.is_some() {
+                        "stored"
+                    } else {
+                        "none"
+                    }
                 );
             }
             Ok(ExitCode::SUCCESS)
         }
-        DbCommand::ProviderAdd { name, base_url, model, context_window, api_key_env } => {
+        DbCommand::ProviderAdd {
+            name,
+            base_url,
+            model,
+            context_window,
+            api_key_env,
+        } => {
             let api_key = match api_key_env {
-                Some(var) => Some(std::env::var(var).with_context(|| format!("environment variable {var} is not set"))?),
+                Some(var) => Some(
+                    std::env::var(var)
+                        .with_context(|| format!("environment variable {var} is not set"))?,
+                ),
                 None => None,
             };
-            let dir = db.config().path.parent().map(|p| p.to_path_buf()).unwrap_or_default();
-            let secrets = storage::SecretBox::open(&dir, std::env::var(storage::crypto::ENCRYPTION_KEY_ENV).ok())?;
+            let dir = db
+                .config()
+                .path
+                .parent()
+                .map(|p| p.to_path_buf())
+                .unwrap_or_default();
+            let secrets = storage::SecretBox::open(
+                &dir,
+                std::env::var(storage::crypto::ENCRYPTION_KEY_ENV).ok(),
+            )?;
             let p = storage::repo::providers::upsert(
                 db.conn(),
                 &secrets,
@@ -109,7 +132,10 @@ pub fn run(cli: &Cli, cmd: &DbCommand) -> anyhow::Result<ExitCode> {
                     api_key,
                 },
             )?;
-            println!("stored provider profile `{}` ({} at {})", p.name, p.model, p.base_url);
+            println!(
+                "stored provider profile `{}` ({} at {})",
+                p.name, p.model, p.base_url
+            );
             Ok(ExitCode::SUCCESS)
         }
         DbCommand::ProviderRemove { name } => {

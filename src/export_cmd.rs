@@ -29,15 +29,28 @@ pub async fn export(
     if existing.is_none() {
         agent::drafting::draft(engine, issue, doc_type, false, &CancellationToken::new()).await?;
     }
-    Ok(tools::documents::export(engine.store(), issue, doc_type, format, path, &engine.config().actor).await?)
+    Ok(tools::documents::export(
+        engine.store(),
+        issue,
+        doc_type,
+        format,
+        path,
+        &engine.config().actor,
+    )
+    .await?)
 }
 
 pub fn run(cli: &Cli, args: &ExportArgs) -> anyhow::Result<ExitCode> {
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
     runtime.block_on(async {
         let store = crate::db_cmd::open_store(cli).await?;
         let model = crate::model::resolve(cli, &store).await?;
-        let config = EngineConfig { context_window: model.context_window, ..EngineConfig::default() };
+        let config = EngineConfig {
+            context_window: model.context_window,
+            ..EngineConfig::default()
+        };
         let engine = Engine::new(store, model.client, config);
         let doc_type = match args.doc {
             DocKind::Rca => DocType::Rca,
@@ -48,7 +61,14 @@ pub fn run(cli: &Cli, args: &ExportArgs) -> anyhow::Result<ExitCode> {
             CliFormat::Html => ExportFormat::Html,
             CliFormat::Pdf => ExportFormat::Pdf,
         };
-        let out = export(&engine, &IssueId::from_string(args.issue.trim()), doc_type, format, args.output.clone()).await?;
+        let out = export(
+            &engine,
+            &IssueId::from_string(args.issue.trim()),
+            doc_type,
+            format,
+            args.output.clone(),
+        )
+        .await?;
         println!("{}", out.path.display());
         Ok(ExitCode::SUCCESS)
     })

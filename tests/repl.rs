@@ -264,16 +264,35 @@ fn sigint_cancels_a_streaming_turn_and_the_conversation_resumes() {
 #[test]
 fn without_a_model_the_guided_walk_runs_and_slash_commands_work() {
     let data = tempfile::tempdir().unwrap();
-    let out = run_script(data.path(), None, &["/help".into(), "/timline".into(), "the disk is full on db-7".into(), "/model".into(), "/status".into()]);
+    let out = run_script(
+        data.path(),
+        None,
+        &[
+            "/help".into(),
+            "/timline".into(),
+            "the disk is full on db-7".into(),
+            "/model".into(),
+            "/status".into(),
+        ],
+    );
     let stdout = String::from_utf8(out.stdout).unwrap();
     let stderr = String::from_utf8(out.stderr).unwrap();
     assert!(out.status.success());
     assert!(stderr.contains("No model configured"), "{stderr}");
     assert!(stdout.contains("/attach PATH"), "{stdout}");
-    assert!(stderr.contains("unknown command /timline — did you mean /timeline?"), "{stderr}");
-    assert!(stdout.contains("Since when?"), "the description opened the incident and the walk: {stdout}");
+    assert!(
+        stderr.contains("unknown command /timline — did you mean /timeline?"),
+        "{stderr}"
+    );
+    assert!(
+        stdout.contains("Since when?"),
+        "the description opened the incident and the walk: {stdout}"
+    );
     assert!(stdout.contains("no model configured"), "{stdout}");
-    assert!(stdout.contains("the disk is full on db-7"), "/status: {stdout}");
+    assert!(
+        stdout.contains("the disk is full on db-7"),
+        "/status: {stdout}"
+    );
 }
 
 #[test]
@@ -314,13 +333,29 @@ fn a_stored_provider_profile_is_used_with_its_encrypted_key() {
     let data = tempfile::tempdir().unwrap();
     let mock = MockLlm::start(vec![Reply::text("Answer from the profile's model.")]);
     let add = Command::new(env!("CARGO_BIN_EXE_tftsr"))
-        .args(["db", "provider-add", "lab", "--base-url", &mock.base_url(), "--model", "llama3.1:8b", "--context-window", "32768", "--api-key-env", "LAB_KEY"])
+        .args([
+            "db",
+            "provider-add",
+            "lab",
+            "--base-url",
+            &mock.base_url(),
+            "--model",
+            "llama3.1:8b",
+            "--context-window",
+            "32768",
+            "--api-key-env",
+            "LAB_KEY",
+        ])
         .env("TFTSR_DATA_DIR", data.path())
         .env("LAB_KEY", "lab-secret-key-123")
         .env_remove("TFTSR_DB_KEY")
         .output()
         .unwrap();
-    assert!(add.status.success(), "{}", String::from_utf8_lossy(&add.stderr));
+    assert!(
+        add.status.success(),
+        "{}",
+        String::from_utf8_lossy(&add.stderr)
+    );
     let list = Command::new(env!("CARGO_BIN_EXE_tftsr"))
         .args(["db", "providers"])
         .env("TFTSR_DATA_DIR", data.path())
@@ -328,7 +363,10 @@ fn a_stored_provider_profile_is_used_with_its_encrypted_key() {
         .output()
         .unwrap();
     let listed = String::from_utf8_lossy(&list.stdout);
-    assert!(listed.contains("lab") && listed.contains("context 32768, key stored"), "{listed}");
+    assert!(
+        listed.contains("lab") && listed.contains("context 32768, key stored"),
+        "{listed}"
+    );
     assert!(!listed.contains("lab-secret-key-123"));
 
     let mut cmd = repl(data.path(), None);
@@ -336,15 +374,30 @@ fn a_stored_provider_profile_is_used_with_its_encrypted_key() {
     let mut child = cmd.spawn().unwrap();
     writeln!(child.stdin.take().unwrap(), "VPN drops every hour").unwrap();
     let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(String::from_utf8_lossy(&out.stdout).contains("Answer from the profile's model."));
     mock.assert_finished();
     let req = &mock.requests()[0];
-    assert_eq!(req.header("authorization"), Some("Bearer lab-secret-key-123"));
+    assert_eq!(
+        req.header("authorization"),
+        Some("Bearer lab-secret-key-123")
+    );
     assert_eq!(req.json.as_ref().unwrap()["model"], "llama3.1:8b");
     let db = open_db(data.path());
-    let stored: String = db.conn().query_row("SELECT encrypted_api_key FROM llm_providers", [], |r| r.get(0)).unwrap();
-    assert!(!stored.contains("lab-secret-key"), "the key is stored encrypted");
+    let stored: String = db
+        .conn()
+        .query_row("SELECT encrypted_api_key FROM llm_providers", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert!(
+        !stored.contains("lab-secret-key"),
+        "the key is stored encrypted"
+    );
 
     let bad = Command::new(env!("CARGO_BIN_EXE_tftsr"))
         .args(["repl", "--provider", "nope"])

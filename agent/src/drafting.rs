@@ -51,11 +51,17 @@ async fn narrative<T: DeserializeOwned>(
         return Ok(None);
     };
     let id = issue.clone();
-    let facts = engine.store().read(move |c| documents::load_facts(c, &id)).await?;
+    let facts = engine
+        .store()
+        .read(move |c| documents::load_facts(c, &id))
+        .await?;
     let mut value = serde_json::to_value(&facts).map_err(storage::StorageError::Json)?;
     tools::redaction::redact_json(engine.store(), Some(issue), &mut value).await?;
     let request = ChatRequest {
-        messages: vec![WireMessage::system(system), WireMessage::user(value.to_string())],
+        messages: vec![
+            WireMessage::system(system),
+            WireMessage::user(value.to_string()),
+        ],
         ..ChatRequest::default()
     };
     let mut quiet = |_: StreamEvent| {};
@@ -63,7 +69,9 @@ async fn narrative<T: DeserializeOwned>(
     crate::engine::audit_model_call(engine, issue, None, &completion, &request, "draft").await?;
     let parsed = parse_object(&completion.text);
     if parsed.is_none() {
-        tracing::warn!("the model's narrative was not a JSON object; drafting from the record alone");
+        tracing::warn!(
+            "the model's narrative was not a JSON object; drafting from the record alone"
+        );
     }
     Ok(parsed)
 }
@@ -79,11 +87,15 @@ pub async fn draft(
     let actor = engine.config().actor.clone();
     let saved = match doc_type {
         DocType::Rca => {
-            let n: RcaNarrative = narrative(engine, issue, RCA_PROMPT, cancel).await?.unwrap_or_default();
+            let n: RcaNarrative = narrative(engine, issue, RCA_PROMPT, cancel)
+                .await?
+                .unwrap_or_default();
             documents::draft_rca(engine.store(), issue, n, replace_edited, &actor).await?
         }
         DocType::Postmortem => {
-            let n: PostmortemNarrative = narrative(engine, issue, POSTMORTEM_PROMPT, cancel).await?.unwrap_or_default();
+            let n: PostmortemNarrative = narrative(engine, issue, POSTMORTEM_PROMPT, cancel)
+                .await?
+                .unwrap_or_default();
             documents::draft_postmortem(engine.store(), issue, n, replace_edited, &actor).await?
         }
     };
@@ -96,7 +108,9 @@ mod tests {
 
     #[test]
     fn narrative_json_is_found_in_fenced_replies() {
-        let n: RcaNarrative = parse_object("Here:\n```json\n{\"analysis\": \"x\", \"lessons_learned\": \"y\"}\n```").unwrap();
+        let n: RcaNarrative =
+            parse_object("Here:\n```json\n{\"analysis\": \"x\", \"lessons_learned\": \"y\"}\n```")
+                .unwrap();
         assert_eq!(n.analysis.as_deref(), Some("x"));
         assert_eq!(n.lessons_learned.as_deref(), Some("y"));
         assert!(parse_object::<RcaNarrative>("no json here").is_none());

@@ -29,11 +29,22 @@ enum Step {
     Started,
     Impact,
     Change,
-    WhyAnswer { level: i64, question: String },
-    WhyEvidence { level: i64, question: String, answer: String },
-    IsRoot { level: i64 },
+    WhyAnswer {
+        level: i64,
+        question: String,
+    },
+    WhyEvidence {
+        level: i64,
+        question: String,
+        answer: String,
+    },
+    IsRoot {
+        level: i64,
+    },
     RootStatement,
-    Confidence { statement: String },
+    Confidence {
+        statement: String,
+    },
     ImmediateAction,
     LongTermAction,
     Lesson,
@@ -58,16 +69,28 @@ pub struct GuidedWalk {
 }
 
 fn is_yes(text: &str) -> bool {
-    matches!(text.trim().to_ascii_lowercase().as_str(), "y" | "yes" | "yeah" | "yep" | "root" | "root cause")
+    matches!(
+        text.trim().to_ascii_lowercase().as_str(),
+        "y" | "yes" | "yeah" | "yep" | "root" | "root cause"
+    )
 }
 
 fn skip(text: &str) -> bool {
-    matches!(text.trim().to_ascii_lowercase().as_str(), "" | "-" | "skip" | "unknown" | "n/a" | "none" | "nothing known")
+    matches!(
+        text.trim().to_ascii_lowercase().as_str(),
+        "" | "-" | "skip" | "unknown" | "n/a" | "none" | "nothing known"
+    )
 }
 
 /// "Why did this happen: <previous answer>?", kept to one readable line.
 fn why_question(previous: &str) -> String {
-    let first = previous.trim().lines().next().unwrap_or("").trim().trim_end_matches(['.', '!', '?']);
+    let first = previous
+        .trim()
+        .lines()
+        .next()
+        .unwrap_or("")
+        .trim()
+        .trim_end_matches(['.', '!', '?']);
     let short: String = first.chars().take(160).collect();
     format!("Why did this happen: {short}?")
 }
@@ -75,27 +98,55 @@ fn why_question(previous: &str) -> String {
 impl GuidedWalk {
     /// Starts (or resumes) the walk. `symptom` is the person's first message
     /// when the walk opens a new incident; it answers the first question.
-    pub async fn start(engine: &Engine, issue: &IssueId, symptom: Option<&str>) -> Result<(Self, GuidedReply), EngineError> {
+    pub async fn start(
+        engine: &Engine,
+        issue: &IssueId,
+        symptom: Option<&str>,
+    ) -> Result<(Self, GuidedReply), EngineError> {
         let id = issue.clone();
         let (recorded, notes) = engine
             .store()
-            .read(move |c| Ok((steps::list_for_issue(c, &id)?, notes::list_for_issue(c, &id)?)))
+            .read(move |c| {
+                Ok((
+                    steps::list_for_issue(c, &id)?,
+                    notes::list_for_issue(c, &id)?,
+                ))
+            })
             .await?;
-        let mut walk = Self { issue: issue.clone(), step: Step::Symptom, last: String::new() };
-        let mut lines = vec!["Guided 5-Whys: one question at a time. Type /stop to leave the walk.".to_string()];
+        let mut walk = Self {
+            issue: issue.clone(),
+            step: Step::Symptom,
+            last: String::new(),
+        };
+        let mut lines = vec![
+            "Guided 5-Whys: one question at a time. Type /stop to leave the walk.".to_string(),
+        ];
         if let Some(last) = recorded.last() {
             walk.last = last.answer.clone().unwrap_or_default();
             if last.step_order >= MAX_LEVEL {
                 walk.step = Step::RootStatement;
             } else {
                 let level = last.step_order + 1;
-                lines.push(format!("{} whys are recorded; continuing with why {level}.", recorded.len()));
-                walk.step = Step::WhyAnswer { level, question: why_question(&walk.last) };
+                lines.push(format!(
+                    "{} whys are recorded; continuing with why {level}.",
+                    recorded.len()
+                ));
+                walk.step = Step::WhyAnswer {
+                    level,
+                    question: why_question(&walk.last),
+                };
             }
         } else {
             let has = |k: NoteKind| notes.iter().any(|n| n.kind == k);
-            walk.last = notes.iter().find(|n| n.kind == NoteKind::Symptom).map(|n| n.text.clone()).unwrap_or_default();
-            if let Some(s) = symptom.filter(|s| !s.trim().is_empty()).filter(|_| !has(NoteKind::Symptom)) {
+            walk.last = notes
+                .iter()
+                .find(|n| n.kind == NoteKind::Symptom)
+                .map(|n| n.text.clone())
+                .unwrap_or_default();
+            if let Some(s) = symptom
+                .filter(|s| !s.trim().is_empty())
+                .filter(|_| !has(NoteKind::Symptom))
+            {
                 walk.note(engine, NoteKind::Symptom, s).await?;
                 walk.last = s.to_string();
             }
@@ -108,7 +159,10 @@ impl GuidedWalk {
             } else if !has(NoteKind::Change) {
                 Step::Change
             } else {
-                Step::WhyAnswer { level: 1, question: why_question(&walk.last) }
+                Step::WhyAnswer {
+                    level: 1,
+                    question: why_question(&walk.last),
+                }
             };
         }
         lines.push(walk.question());
@@ -126,7 +180,9 @@ impl GuidedWalk {
     /// "Why 2 of 5" while the chain is being walked.
     pub fn progress(&self) -> Option<String> {
         match &self.step {
-            Step::WhyAnswer { level, .. } | Step::WhyEvidence { level, .. } => Some(format!("Why {level} of {MAX_LEVEL}")),
+            Step::WhyAnswer { level, .. } | Step::WhyEvidence { level, .. } => {
+                Some(format!("Why {level} of {MAX_LEVEL}"))
+            }
             _ => None,
         }
     }
@@ -156,7 +212,11 @@ impl GuidedWalk {
     }
 
     async fn note(&self, engine: &Engine, kind: NoteKind, text: &str) -> Result<(), EngineError> {
-        let (id, text, actor) = (self.issue.clone(), text.trim().to_string(), engine.config().actor.clone());
+        let (id, text, actor) = (
+            self.issue.clone(),
+            text.trim().to_string(),
+            engine.config().actor.clone(),
+        );
         engine
             .store()
             .write(move |tx| {
@@ -177,7 +237,12 @@ impl GuidedWalk {
         Ok(())
     }
 
-    async fn tool(&self, engine: &Engine, name: &str, args: serde_json::Value) -> Result<serde_json::Value, String> {
+    async fn tool(
+        &self,
+        engine: &Engine,
+        name: &str,
+        args: serde_json::Value,
+    ) -> Result<serde_json::Value, String> {
         let r = engine.run_tool(Some(self.issue.clone()), name, args).await;
         if r.ok {
             Ok(serde_json::from_str(&r.content).unwrap_or_default())
@@ -187,12 +252,18 @@ impl GuidedWalk {
     }
 
     /// Takes the person's answer to the current question.
-    pub async fn answer(&mut self, engine: &Engine, text: &str) -> Result<GuidedReply, EngineError> {
+    pub async fn answer(
+        &mut self,
+        engine: &Engine,
+        text: &str,
+    ) -> Result<GuidedReply, EngineError> {
         let text = text.trim();
         let mut lines = Vec::new();
         let next = match std::mem::replace(&mut self.step, Step::Done) {
             Step::Symptom if skip(text) => {
-                lines.push("Please describe what is going wrong; everything else builds on it.".into());
+                lines.push(
+                    "Please describe what is going wrong; everything else builds on it.".into(),
+                );
                 Step::Symptom
             }
             Step::Symptom => {
@@ -216,14 +287,25 @@ impl GuidedWalk {
                 if !skip(text) {
                     self.note(engine, NoteKind::Change, text).await?;
                 }
-                Step::WhyAnswer { level: 1, question: why_question(&self.last) }
+                Step::WhyAnswer {
+                    level: 1,
+                    question: why_question(&self.last),
+                }
             }
             Step::WhyAnswer { level, question } if text.is_empty() => {
                 lines.push("An answer is needed to go deeper (or /stop to leave the walk).".into());
                 Step::WhyAnswer { level, question }
             }
-            Step::WhyAnswer { level, question } => Step::WhyEvidence { level, question, answer: text.to_string() },
-            Step::WhyEvidence { level, question, answer } => {
+            Step::WhyAnswer { level, question } => Step::WhyEvidence {
+                level,
+                question,
+                answer: text.to_string(),
+            },
+            Step::WhyEvidence {
+                level,
+                question,
+                answer,
+            } => {
                 let evidence = (!skip(text)).then(|| text.to_string());
                 match self
                     .tool(engine, "record_why", json!({"level": level, "question": question, "answer": answer, "evidence": evidence}))
@@ -250,20 +332,33 @@ impl GuidedWalk {
                 let _ = level;
                 Step::RootStatement
             }
-            Step::IsRoot { level } => Step::WhyAnswer { level: level + 1, question: why_question(&self.last) },
+            Step::IsRoot { level } => Step::WhyAnswer {
+                level: level + 1,
+                question: why_question(&self.last),
+            },
             Step::RootStatement => {
-                let statement = if text.is_empty() { self.last.clone() } else { text.to_string() };
+                let statement = if text.is_empty() {
+                    self.last.clone()
+                } else {
+                    text.to_string()
+                };
                 Step::Confidence { statement }
             }
             Step::Confidence { statement } => {
                 let confidence = if text.is_empty() {
                     Some(DEFAULT_CONFIDENCE)
                 } else {
-                    text.trim_end_matches('%').trim().parse::<f64>().ok().map(|c| if c > 1.0 { c / 100.0 } else { c })
+                    text.trim_end_matches('%')
+                        .trim()
+                        .parse::<f64>()
+                        .ok()
+                        .map(|c| if c > 1.0 { c / 100.0 } else { c })
                 };
                 match confidence {
                     None => {
-                        lines.push(format!("`{text}` is not a number; give a value from 0 to 1, such as 0.8."));
+                        lines.push(format!(
+                            "`{text}` is not a number; give a value from 0 to 1, such as 0.8."
+                        ));
                         Step::Confidence { statement }
                     }
                     Some(c) => self.record_root(engine, &statement, c, &mut lines).await?,
@@ -285,7 +380,14 @@ impl GuidedWalk {
                 if !skip(text) {
                     self.note(engine, NoteKind::Lesson, text).await?;
                 }
-                let saved = crate::drafting::draft(engine, &self.issue, DocType::Rca, false, &CancellationToken::new()).await?;
+                let saved = crate::drafting::draft(
+                    engine,
+                    &self.issue,
+                    DocType::Rca,
+                    false,
+                    &CancellationToken::new(),
+                )
+                .await?;
                 lines.push(format!(
                     "The RCA is updated ({} sections). /rca shows it; /export rca md|html|pdf writes it to a file.",
                     saved.section_count
@@ -302,24 +404,51 @@ impl GuidedWalk {
         Ok(GuidedReply { lines, done })
     }
 
-    async fn record_root(&mut self, engine: &Engine, statement: &str, confidence: f64, lines: &mut Vec<String>) -> Result<Step, EngineError> {
+    async fn record_root(
+        &mut self,
+        engine: &Engine,
+        statement: &str,
+        confidence: f64,
+        lines: &mut Vec<String>,
+    ) -> Result<Step, EngineError> {
         let id = self.issue.clone();
         let levels: Vec<i64> = engine
             .store()
-            .read(move |c| Ok(steps::list_for_issue(c, &id)?.iter().map(|s| s.step_order).collect()))
+            .read(move |c| {
+                Ok(steps::list_for_issue(c, &id)?
+                    .iter()
+                    .map(|s| s.step_order)
+                    .collect())
+            })
             .await?;
         match self
-            .tool(engine, "record_root_cause", json!({"root_cause": statement, "confidence": confidence, "why_levels": levels}))
+            .tool(
+                engine,
+                "record_root_cause",
+                json!({"root_cause": statement, "confidence": confidence, "why_levels": levels}),
+            )
             .await
         {
             Ok(_) => {
-                let saved = crate::drafting::draft(engine, &self.issue, DocType::Rca, false, &CancellationToken::new()).await?;
-                lines.push(format!("Root cause recorded. The RCA is drafted ({} sections).", saved.section_count));
+                let saved = crate::drafting::draft(
+                    engine,
+                    &self.issue,
+                    DocType::Rca,
+                    false,
+                    &CancellationToken::new(),
+                )
+                .await?;
+                lines.push(format!(
+                    "Root cause recorded. The RCA is drafted ({} sections).",
+                    saved.section_count
+                ));
                 Ok(Step::ImmediateAction)
             }
             Err(e) => {
                 lines.push(format!("Could not record the root cause: {e}"));
-                Ok(Step::Confidence { statement: statement.to_string() })
+                Ok(Step::Confidence {
+                    statement: statement.to_string(),
+                })
             }
         }
     }
@@ -331,8 +460,14 @@ mod tests {
 
     #[test]
     fn questions_are_built_from_the_previous_answer() {
-        assert_eq!(why_question("The pool ran out of memory."), "Why did this happen: The pool ran out of memory?");
-        assert_eq!(why_question("line one\nline two"), "Why did this happen: line one?");
+        assert_eq!(
+            why_question("The pool ran out of memory."),
+            "Why did this happen: The pool ran out of memory?"
+        );
+        assert_eq!(
+            why_question("line one\nline two"),
+            "Why did this happen: line one?"
+        );
         assert!(is_yes("Yes") && is_yes(" y ") && !is_yes("no"));
         assert!(skip("") && skip("Unknown") && !skip("14:02"));
     }

@@ -68,7 +68,10 @@ async fn run_async(cli: &Cli, args: &ReplArgs) -> anyhow::Result<ExitCode> {
         .map(|p| p.to_path_buf())
         .unwrap_or_default();
     let model = crate::model::resolve(cli, &store).await?;
-    let config = EngineConfig { context_window: model.context_window, ..EngineConfig::default() };
+    let config = EngineConfig {
+        context_window: model.context_window,
+        ..EngineConfig::default()
+    };
     let engine = Engine::new(store, model.client, config);
     let stdout_tty = std::io::stdout().is_terminal();
     let interactive = stdout_tty && std::io::stdin().is_terminal();
@@ -101,7 +104,9 @@ async fn run_async(cli: &Cli, args: &ReplArgs) -> anyhow::Result<ExitCode> {
             session.start_walk(None).await?;
         }
     } else if session.engine.llm().is_none() {
-        session.out.println("What happened? Describe the symptom as a user or a monitor sees it.");
+        session
+            .out
+            .println("What happened? Describe the symptom as a user or a monitor sees it.");
     }
     let mut source = if interactive {
         Source::terminal(data_dir.join(HISTORY_FILE))?
@@ -279,11 +284,22 @@ impl Session {
     async fn draft(&mut self, doc_type: storage::DocType) -> anyhow::Result<()> {
         let issue = self.require_issue()?;
         self.out.waiting();
-        let saved = agent::drafting::draft(&self.engine, &issue, doc_type, false, &CancellationToken::new()).await;
+        let saved = agent::drafting::draft(
+            &self.engine,
+            &issue,
+            doc_type,
+            false,
+            &CancellationToken::new(),
+        )
+        .await;
         self.out.end_answer();
         let saved = saved?;
         let id = saved.doc_id.clone();
-        let doc = self.engine.store().read(move |c| storage::repo::documents::get(c, &id)).await?;
+        let doc = self
+            .engine
+            .store()
+            .read(move |c| storage::repo::documents::get(c, &id))
+            .await?;
         self.out.println(doc.content_md.trim_end());
         let kept = if saved.kept_sections.is_empty() {
             String::new()
@@ -306,10 +322,17 @@ impl Session {
             anyhow::bail!("usage: /export rca|postmortem md|html|pdf [PATH]");
         };
         let doc_type: storage::DocType = doc.parse().map_err(|e: String| anyhow::anyhow!(e))?;
-        let format: tools::documents::ExportFormat = format.parse().map_err(|e: String| anyhow::anyhow!(e))?;
-        let path = words.next().map(|p| std::path::PathBuf::from(expand_home(p)));
+        let format: tools::documents::ExportFormat =
+            format.parse().map_err(|e: String| anyhow::anyhow!(e))?;
+        let path = words
+            .next()
+            .map(|p| std::path::PathBuf::from(expand_home(p)));
         let out = crate::export_cmd::export(&self.engine, &issue, doc_type, format, path).await?;
-        self.out.println(&format!("wrote {} ({} bytes)", out.path.display(), out.bytes));
+        self.out.println(&format!(
+            "wrote {} ({} bytes)",
+            out.path.display(),
+            out.bytes
+        ));
         Ok(())
     }
 
@@ -337,7 +360,11 @@ impl Session {
         self.out.end_answer();
         if self.guided
             && let Some(issue) = self.issue.clone()
-            && let Ok(level) = self.engine.store().read(move |c| storage::repo::steps::deepest_level(c, &issue)).await
+            && let Ok(level) = self
+                .engine
+                .store()
+                .read(move |c| storage::repo::steps::deepest_level(c, &issue))
+                .await
             && level > 0
         {
             self.out.info(&format!("(Why {level} of 5 recorded)"));
@@ -490,12 +517,14 @@ impl Session {
                     self.start_walk(None).await?;
                 } else {
                     self.guided = true;
-                    self.message("Let's walk the 5-Whys now, one level at a time.").await;
+                    self.message("Let's walk the 5-Whys now, one level at a time.")
+                        .await;
                 }
             }
             "stop" => {
                 if self.walk.take().is_some() {
-                    self.out.info("left the guided 5-Whys; what was recorded stays (/whys resumes it)");
+                    self.out
+                        .info("left the guided 5-Whys; what was recorded stays (/whys resumes it)");
                 } else if std::mem::take(&mut self.guided) {
                     self.out.info("guided 5-Whys off");
                 } else {

@@ -885,7 +885,12 @@ pub async fn export(
             ToolError::Rejected(format!("cannot write {}: {e}", path.display()))
         })?;
     let shown = std::fs::canonicalize(&path).unwrap_or_else(|_| path.clone());
-    let (id, actor, doc_id, file) = (issue.clone(), actor.to_string(), doc.id.clone(), shown.display().to_string());
+    let (id, actor, doc_id, file) = (
+        issue.clone(),
+        actor.to_string(),
+        doc.id.clone(),
+        shown.display().to_string(),
+    );
     store
         .write(move |tx| {
             timeline::add_event(
@@ -898,7 +903,12 @@ pub async fn export(
             )
         })
         .await?;
-    Ok(Exported { doc_id: doc.id, path: shown, format, bytes: bytes.len() })
+    Ok(Exported {
+        doc_id: doc.id,
+        path: shown,
+        format,
+        bytes: bytes.len(),
+    })
 }
 
 // ------------------------------------------------------------------- tools
