@@ -95,6 +95,7 @@ impl Detector {
     /// nothing new appears (at most a few rounds).
     fn settle_neighbours(&self, text: &str, spans: &mut Vec<Span>, known: Option<&Sweeper>) {
         let b = text.as_bytes();
+        let mut shadow = String::new();
         for _ in 0..MAX_SETTLE_ROUNDS {
             let mut added = Vec::new();
             let mut replaced = Vec::new();
@@ -112,10 +113,17 @@ impl Detector {
                 while !text.is_char_boundary(hi) {
                     hi += 1;
                 }
-                let token = crate::map::token_for(s.kind, 1);
-                let shadow = format!("{}{token}{}", &text[lo..s.start], &text[s.end..hi]);
+                // The window as a second redaction would read it: the span
+                // replaced by a token of its kind (`[KIND_1]`).
+                shadow.clear();
+                shadow.push_str(&text[lo..s.start]);
+                shadow.push('[');
+                shadow.push_str(s.kind.as_str());
+                shadow.push_str("_1]");
+                let token_len = s.kind.as_str().len() + 4;
+                shadow.push_str(&text[s.end..hi]);
                 let left = s.start - lo;
-                let right = left + token.len();
+                let right = left + token_len;
                 for f in resolve(self.candidates(&shadow, known).spans) {
                     // Keep finds in the original text, away from a window
                     // edge that cuts through text (they may be artefacts).
@@ -142,7 +150,7 @@ impl Detector {
                         });
                     } else if f.start <= left
                         && f.end >= right
-                        && f.len() > token.len()
+                        && f.len() > token_len
                         && from_edge
                         && to_edge
                     {
@@ -360,13 +368,19 @@ const MAX_SETTLE_ROUNDS: usize = 3;
 fn punctuation_pass(text: &str, out: &mut Candidates) {
     let b = text.as_bytes();
     let mut resume = 0;
+    let mut colons_from = 0;
     for i in memchr::memchr3_iter(b'.', b':', b'@', b) {
         if i < resume {
             continue;
         }
         resume = match b[i] {
             b'.' => dotted::dotted_at(text, i, out),
-            b':' => colon::colon_at(text, i, out),
+            b':' if i < colons_from => i + 1,
+            b':' => {
+                let r = colon::colon_at(text, i, out);
+                colons_from = r.colons_from;
+                r.at
+            }
             _ => email::email_at(text, i, out),
         };
     }

@@ -12,9 +12,9 @@
 //!
 //! The search is one pass over the text: at each word start (and each
 //! non-word byte, if some secret starts with one) the four bytes there are
-//! hashed into a bit table sized for the number of
-//! secrets; only table hits are compared with the secrets that start with
-//! those four bytes. The cost is a few cycles per word whether there is one
+//! hashed into a bit table sized for the number of secrets; only table hits
+//! look further, by hashing the text for each length of secret with those
+//! four bytes. The cost is a few cycles per word whether there is one
 //! secret or a hundred thousand, and secrets are added one by one without
 //! rebuilding anything.
 
@@ -22,7 +22,7 @@ use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
 use crate::kind::PiiKind;
-use crate::scan::{Candidates, is_word, token_len_at};
+use crate::scan::{Candidates, WordEvents, is_word, token_len_at};
 
 /// Shortest secret that is swept for. Shorter values (`abc`) occur as
 /// ordinary words far more often than as the secret, and would blank out
@@ -46,8 +46,9 @@ const BITS_PER_SECRET: usize = 8;
 const MIN_TABLE_BITS: u32 = 12;
 const MAX_TABLE_BITS: u32 = 22;
 
-/// Hashes the four-byte prefix keys: they are already well mixed by the
-/// multiplication below, and SipHash would cost more than the whole probe.
+/// Hashes keys that are already well mixed (prefixes multiplied below,
+/// value hashes from [`value_hash`]); SipHash would cost more than the
+/// whole probe.
 #[derive(Debug, Clone, Copy, Default)]
 struct PrefixHasher(u64);
 
@@ -65,23 +66,60 @@ impl Hasher for PrefixHasher {
     fn write_u32(&mut self, n: u32) {
         self.0 = u64::from(n).wrapping_mul(0x9E37_79B9_7F4A_7C15);
     }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
 }
 
+type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<PrefixHasher>>;
+
 /// A set of secret values to sweep for.
+///
+/// Values live in one string (no allocation per value). A probe at a text
+/// position reads the four bytes there: a bit table says whether any value
+/// starts with them, the prefix entry lists the distinct lengths of those
+/// values (longest first), and for each length the text slice is looked up
+/// by hash. So the work per probe depends on how many different *lengths*
+/// share a prefix, not on how many values do: a thousand bearer JWTs that
+/// all begin `eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.` cost a few lookups,
+/// not a thousand comparisons.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Sweeper {
-    values: Vec<(PiiKind, String)>,
-    /// First four bytes → indices into `values`, longest value first.
-    by_prefix: HashMap<u32, Vec<usize>, BuildHasherDefault<PrefixHasher>>,
+    /// Every value, concatenated.
+    arena: String,
+    /// Kind and range in `arena` of each distinct (kind, value), in the
+    /// order added.
+    values: Vec<(PiiKind, usize, usize)>,
+    /// First four bytes → distinct value lengths, longest first.
+    by_prefix: FastMap<u32, Vec<usize>>,
+    /// Hash of a value's bytes → indices into `values`, in the order added.
+    by_hash: FastMap<u64, Vec<usize>>,
     table: Vec<u64>,
     table_bits: u32,
-    /// Whether some value starts with a byte that is not a word byte; only
-    /// then must positions inside words be probed.
-    probe_inside_words: bool,
+    /// The distinct first bytes of values that start with a byte that is
+    /// not a word byte (sorted): only at such bytes must positions that are
+    /// not word starts be probed.
+    non_word_leads: Vec<u8>,
 }
 
 fn prefix(b: &[u8]) -> u32 {
     u32::from_le_bytes([b[0], b[1], b[2], b[3]])
+}
+
+/// A fast hash of a whole value (eight bytes at a time).
+fn value_hash(v: &[u8]) -> u64 {
+    const K: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut h = (v.len() as u64).wrapping_mul(K);
+    let mut chunks = v.chunks_exact(8);
+    for c in &mut chunks {
+        let w = u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
+        h = (h.rotate_left(5) ^ w).wrapping_mul(K);
+    }
+    for &x in chunks.remainder() {
+        h = (h.rotate_left(5) ^ u64::from(x)).wrapping_mul(K);
+    }
+    h ^ h >> 29
 }
 
 impl Sweeper {
@@ -95,19 +133,44 @@ impl Sweeper {
         (!sweeper.values.is_empty()).then_some(sweeper)
     }
 
+    fn value(&self, index: usize) -> &[u8] {
+        let (_, start, end) = self.values[index];
+        &self.arena.as_bytes()[start..end]
+    }
+
+    /// The first value added with exactly the bytes `v`, if any.
+    fn find(&self, v: &[u8]) -> Option<usize> {
+        self.by_hash
+            .get(&value_hash(v))?
+            .iter()
+            .copied()
+            .find(|&i| self.value(i) == v)
+    }
+
     /// Add a value if it is a context secret worth sweeping for.
     pub(crate) fn add(&mut self, kind: PiiKind, value: &str) {
-        if !worth_sweeping(kind, value) {
+        if !worth_sweeping(kind, value) || self.contains(kind, value) {
             return;
         }
         let index = self.values.len();
-        self.probe_inside_words |= !is_word(value.as_bytes()[0]);
-        self.values.push((kind, value.to_owned()));
-        let key = prefix(value.as_bytes());
-        let list = self.by_prefix.entry(key).or_default();
-        let values = &self.values;
-        let at = list.partition_point(|&i| values[i].1.len() >= value.len());
-        list.insert(at, index);
+        let bytes = value.as_bytes();
+        if !is_word(bytes[0])
+            && let Err(at) = self.non_word_leads.binary_search(&bytes[0])
+        {
+            self.non_word_leads.insert(at, bytes[0]);
+        }
+        let start = self.arena.len();
+        self.arena.push_str(value);
+        self.values.push((kind, start, self.arena.len()));
+        self.by_hash
+            .entry(value_hash(bytes))
+            .or_default()
+            .push(index);
+        let key = prefix(bytes);
+        let lengths = self.by_prefix.entry(key).or_default();
+        if let Err(at) = lengths.binary_search_by(|&l| value.len().cmp(&l)) {
+            lengths.insert(at, value.len());
+        }
         let wanted = (self.values.len() * BITS_PER_SECRET)
             .next_power_of_two()
             .trailing_zeros()
@@ -137,11 +200,11 @@ impl Sweeper {
     pub(crate) fn contains(&self, kind: PiiKind, value: &str) -> bool {
         value.len() >= MIN_SWEEP_LEN
             && self
-                .by_prefix
-                .get(&prefix(value.as_bytes()))
+                .by_hash
+                .get(&value_hash(value.as_bytes()))
                 .is_some_and(|list| {
                     list.iter()
-                        .any(|&i| self.values[i].0 == kind && self.values[i].1 == value)
+                        .any(|&i| self.values[i].0 == kind && self.value(i) == value.as_bytes())
                 })
     }
 
@@ -150,15 +213,15 @@ impl Sweeper {
         self.values.is_empty()
     }
 
-    /// Whether positions inside words must be probed too (some value
-    /// starts with a byte that is not a word byte).
-    pub(crate) fn probes_inside_words(&self) -> bool {
-        self.probe_inside_words
+    /// The first bytes of values that do not start with a word byte.
+    pub(crate) fn non_word_leads(&self) -> &[u8] {
+        &self.non_word_leads
     }
 
     /// The longest value that occurs at `i` and stands alone on its right
     /// (the caller only probes positions where it stands alone on its left:
-    /// word starts, and non-word bytes), as its kind and end.
+    /// word starts, and non-word bytes), as its kind and end. Among equal
+    /// values of different kinds the first added wins.
     #[inline]
     pub(crate) fn probe(&self, b: &[u8], i: usize) -> Option<(PiiKind, usize)> {
         if self.values.is_empty() || b.len() < i + MIN_SWEEP_LEN {
@@ -169,17 +232,71 @@ impl Sweeper {
         if self.table[slot / 64] & (1 << (slot % 64)) == 0 {
             return None;
         }
-        self.by_prefix.get(&key)?.iter().find_map(|&k| {
-            let (kind, value) = &self.values[k];
-            let end = i + value.len();
+        self.probe_lengths(b, i, key)
+    }
+
+    #[cold]
+    fn probe_lengths(&self, b: &[u8], i: usize, key: u32) -> Option<(PiiKind, usize)> {
+        self.by_prefix.get(&key)?.iter().find_map(|&len| {
+            let end = i + len;
+            let v = b.get(i..end)?;
+            if is_word(v[len - 1]) && end < b.len() && is_word(b[end]) {
+                return None;
+            }
             // Never inside a replacement token (`PASSWORD_1` in `[PASSWORD_1]`).
-            let in_token = i > 0
-                && b[i - 1] == b'['
-                && token_len_at(b, i - 1).is_some_and(|l| i - 1 + l >= end);
-            let matches = !in_token && b[i..].starts_with(value.as_bytes());
-            let glued_right = matches && is_word(b[end - 1]) && end < b.len() && is_word(b[end]);
-            (matches && !glued_right).then_some((*kind, end))
+            if i > 0 && b[i - 1] == b'[' && token_len_at(b, i - 1).is_some_and(|l| i - 1 + l >= end)
+            {
+                return None;
+            }
+            self.find(v).map(|k| (self.values[k].0, end))
         })
+    }
+}
+
+/// Where, besides word starts, the secrets of a sweep must be probed: at
+/// non-word bytes that some value starts with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Leads {
+    /// Nowhere: every value starts with a word byte.
+    None,
+    /// At these bytes (a short list, padded by repeating its first byte).
+    Bytes([u8; 4]),
+    /// At every non-word byte (too many different first bytes to list).
+    Any,
+}
+
+impl Leads {
+    /// The leads of all `secrets` together.
+    pub(crate) fn of(secrets: &[&Sweeper]) -> Leads {
+        let mut bytes = [0u8; 4];
+        let mut count = 0;
+        for &x in secrets.iter().flat_map(|s| s.non_word_leads()) {
+            if bytes[..count].contains(&x) {
+                continue;
+            }
+            if count == bytes.len() {
+                return Leads::Any;
+            }
+            bytes[count] = x;
+            count += 1;
+        }
+        if count == 0 {
+            return Leads::None;
+        }
+        for k in count..bytes.len() {
+            bytes[k] = bytes[0];
+        }
+        Leads::Bytes(bytes)
+    }
+
+    /// Whether a non-word byte `x` must be probed.
+    #[inline]
+    pub(crate) fn includes(self, x: u8) -> bool {
+        match self {
+            Leads::None => false,
+            Leads::Bytes(bytes) => bytes.contains(&x),
+            Leads::Any => !is_word(x),
+        }
     }
 }
 
@@ -188,24 +305,15 @@ impl Sweeper {
 /// redacted text would find them.
 pub(crate) fn scan(text: &str, secrets: &[&Sweeper], out: &mut Candidates) {
     let b = text.as_bytes();
-    let inside = secrets.iter().any(|s| s.probes_inside_words());
-    let mut i = 0;
+    let leads = Leads::of(secrets);
     let mut swept_to = 0;
-    while i < b.len() {
-        let word = is_word(b[i]);
+    for i in WordEvents::new(b, leads) {
         if i >= swept_to
-            && (word || inside)
+            && (is_word(b[i]) || leads.includes(b[i]))
             && let Some((kind, end)) = secrets.iter().find_map(|s| s.probe(b, i))
         {
             out.push(kind, i, end);
             swept_to = end;
-        }
-        if word {
-            while i < b.len() && is_word(b[i]) {
-                i += 1;
-            }
-        } else {
-            i += 1;
         }
     }
 }

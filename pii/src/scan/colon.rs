@@ -18,17 +18,32 @@ fn is_part(b: u8) -> bool {
     b.is_ascii_hexdigit() || b == b':' || b == b'.'
 }
 
+/// Where scanning goes on after a `:`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Resume {
+    /// Next position to look at.
+    pub at: usize,
+    /// Further `:` before this position need no look: they belong to a run
+    /// that was judged whole and held nothing.
+    pub colons_from: usize,
+}
+
 /// Classify the hex word around the `:` at `c`; returns where scanning may
 /// resume (just past `c` when nothing was found, so that a dot inside the
-/// examined run still gets its own look).
-pub(crate) fn colon_at(text: &str, c: usize, out: &mut Candidates) -> usize {
+/// examined run still gets its own look; the run's other colons would read
+/// the same run and are skipped).
+pub(crate) fn colon_at(text: &str, c: usize, out: &mut Candidates) -> Resume {
     let b = text.as_bytes();
     let left = c > 0 && (b[c - 1].is_ascii_hexdigit() || b[c - 1] == b':');
     let right = b
         .get(c + 1)
         .is_some_and(|&x| x.is_ascii_hexdigit() || x == b':');
+    let nothing = Resume {
+        at: c + 1,
+        colons_from: c + 1,
+    };
     if !left && !right {
-        return c + 1;
+        return nothing;
     }
     let mut s = c;
     while s > 0 && c - s < MAX_SIDE && is_part(b[s - 1]) {
@@ -38,12 +53,17 @@ pub(crate) fn colon_at(text: &str, c: usize, out: &mut Candidates) -> usize {
     while e < b.len() && e - c < MAX_SIDE && is_part(b[e]) {
         e += 1;
     }
-    let resume = c + 1;
     // A run cut by MAX_SIDE is part of something longer (a hex dump).
     if (s > 0 && is_part(b[s - 1])) || (e < b.len() && is_part(b[e])) {
-        return resume;
+        return nothing;
     }
     let (run_start, run_end) = (s, e);
+    // Every colon of the run reads this same run (or, from farther than
+    // MAX_SIDE, a cut one): once it holds nothing, they need no look.
+    let resume = Resume {
+        at: c + 1,
+        colons_from: run_end,
+    };
     // Sentence punctuation and `key:` separators around the address.
     while s < e && b[s] == b'.' {
         s += 1;
@@ -64,14 +84,17 @@ pub(crate) fn colon_at(text: &str, c: usize, out: &mut Candidates) -> usize {
         return resume;
     }
     let tok = &b[s..e];
-    if is_mac(tok) {
-        out.push(PiiKind::Mac, s, e);
-        e
+    let found = if is_mac(tok) {
+        PiiKind::Mac
     } else if is_ipv6(tok) {
-        out.push(PiiKind::Ipv6, s, e);
-        e
+        PiiKind::Ipv6
     } else {
-        resume
+        return resume;
+    };
+    out.push(found, s, e);
+    Resume {
+        at: e,
+        colons_from: e,
     }
 }
 
@@ -88,7 +111,16 @@ fn is_mac(t: &[u8]) -> bool {
 
 /// Whether `t` is a complete IPv6 address with at least one decimal digit.
 pub(crate) fn is_ipv6(t: &[u8]) -> bool {
-    if t.len() < 3 || t.len() > 45 || !t.iter().any(u8::is_ascii_digit) {
+    if t.len() < 3 || t.len() > 45 {
+        return false;
+    }
+    // Eight groups need six colons at least (seven, or six before an IPv4
+    // tail), unless one `::` stands for some: `12:30:45` never qualifies.
+    let colons = t.iter().filter(|&&x| x == b':').count();
+    if colons < 6 && memchr::memmem::find(t, b"::").is_none() {
+        return false;
+    }
+    if !t.iter().any(u8::is_ascii_digit) {
         return false;
     }
     let compressed = t.windows(2).filter(|w| w == b"::").count();
@@ -119,16 +151,16 @@ fn count_groups(run: &[u8], ipv4_tail_ok: bool) -> Option<usize> {
     if run.is_empty() {
         return Some(0);
     }
-    let parts: Vec<&[u8]> = run.split(|&x| x == b':').collect();
+    let parts = run.split(|&x| x == b':');
+    let count = run.iter().filter(|&&x| x == b':').count() + 1;
     let mut n = 0;
-    for (i, p) in parts.iter().enumerate() {
+    for (i, p) in parts.enumerate() {
         if p.contains(&b'.') {
-            let last = i + 1 == parts.len();
-            let octets: Vec<&[u8]> = p.split(|&x| x == b'.').collect();
+            let last = i + 1 == count;
             let ok = last
                 && ipv4_tail_ok
-                && octets.len() == 4
-                && octets.iter().all(|o| {
+                && p.split(|&x| x == b'.').count() == 4
+                && p.split(|&x| x == b'.').all(|o| {
                     !o.is_empty()
                         && o.len() <= 3
                         && o.iter().all(u8::is_ascii_digit)
@@ -155,7 +187,7 @@ mod tests {
         let mut out = Candidates::default();
         let mut i = 0;
         while let Some(d) = text[i..].find(':') {
-            i = colon_at(text, i + d, &mut out).max(i + d + 1);
+            i = colon_at(text, i + d, &mut out).at.max(i + d + 1);
         }
         out.spans
             .iter()

@@ -110,13 +110,17 @@ pub(crate) fn dotted_at(text: &str, dot: usize, out: &mut Candidates) -> usize {
     let mut labels = [(0usize, 0usize); MAX_LABELS];
     let mut count = 0;
     let mut ls = s;
-    let dots = memchr::memchr_iter(b'.', &b[s..e]).map(|k| s + k);
-    for i in dots.chain(std::iter::once(e)) {
+    loop {
+        // Labels are short: a plain loop beats a vectorised search here.
+        let i = ls + b[ls..e].iter().take_while(|&&x| x != b'.').count();
         if i == ls || count == MAX_LABELS {
             return run_end;
         }
         labels[count] = (ls, i);
         count += 1;
+        if i == e {
+            break;
+        }
         ls = i + 1;
     }
     let labels = &labels[..count];

@@ -28,9 +28,9 @@
 //!   followed by more space-separated digits may absorb them (up to 15).
 //! * MAC (dashed): six groups of two hex digits joined by `-`.
 
-use super::{CLASS, Candidates, DIGIT, HEX, NUM_OPEN, WORD, is_word};
+use super::{CLASS, Candidates, DIGIT, HEX, NUM_OPEN, WORD, WordEvents, is_word};
 use crate::kind::PiiKind;
-use crate::sweep::Sweeper;
+use crate::sweep::{Leads, Sweeper};
 
 const MAX_GROUPS: usize = 8;
 const MAX_DIGITS: usize = 24;
@@ -52,29 +52,30 @@ impl Group {
 }
 
 /// Scan every word start of `text` for numbers and dashed MACs, and probe
-/// it (and, if a secret needs it, every non-word byte) for the known
-/// `secrets` (see [`crate::sweep`]): one scalar pass does both.
+/// it (and, if a secret needs it, non-word bytes) for the known `secrets`
+/// (see [`crate::sweep`]): one pass over [`WordEvents`] does both.
 pub(crate) fn scan(text: &str, secrets: &[&Sweeper], out: &mut Candidates) {
     let b = text.as_bytes();
-    let n = b.len();
-    let inside = secrets.iter().any(|s| s.probes_inside_words());
+    let leads = Leads::of(secrets);
     // Positions before these were already covered by a number chain or a
     // secret (secret hits never overlap: leftmost first, as a re-read of
     // the redacted text would find them).
     let mut numbers_to = 0;
     let mut swept_to = 0;
-    let mut i = 0;
-    while i < n {
+    for i in WordEvents::new(b, leads) {
         let class = CLASS[b[i] as usize];
-        if !secrets.is_empty()
-            && i >= swept_to
-            && (class & WORD != 0 || inside)
+        let word = class & WORD != 0;
+        // A word byte is an event only where a word starts; a non-word byte
+        // is probed only if some secret starts with it.
+        if i >= swept_to
+            && !secrets.is_empty()
+            && (word || leads.includes(b[i]))
             && let Some((kind, end)) = secrets.iter().find_map(|s| s.probe(b, i))
         {
             out.push(kind, i, end);
             swept_to = end;
         }
-        if class & WORD == 0 {
+        if !word {
             if class & NUM_OPEN != 0
                 && i >= numbers_to
                 && b.get(i + 1).is_some_and(u8::is_ascii_digit)
@@ -82,10 +83,8 @@ pub(crate) fn scan(text: &str, secrets: &[&Sweeper], out: &mut Candidates) {
             {
                 numbers_to = chain(b, i, out).0;
             }
-            i += 1;
             continue;
         }
-        // Words are skipped whole, so `i` is a word start here.
         // A MAC is looked for even inside a number chain: `::2 00-1A-…`
         // reads as the chain `2 00-1`, which must not hide it.
         if class & HEX != 0
@@ -105,16 +104,7 @@ pub(crate) fn scan(text: &str, secrets: &[&Sweeper], out: &mut Candidates) {
             }
             numbers_to = at;
         }
-        i = skip_word(b, i);
     }
-}
-
-#[inline]
-fn skip_word(b: &[u8], mut i: usize) -> usize {
-    while i < b.len() && CLASS[b[i] as usize] & WORD != 0 {
-        i += 1;
-    }
-    i
 }
 
 /// `1.5`, `v2-3`: a digit right after `x.` or `x-` continues an
@@ -140,35 +130,81 @@ fn dashed_mac(b: &[u8], i: usize) -> Option<usize> {
     (ok && !glued).then_some(end)
 }
 
+/// The group of a chain at `pos`: a digit run, or a parenthesised area
+/// code of 2–4 digits; as its digits' range and whether it is one.
+#[inline(always)]
+fn group_at(b: &[u8], pos: usize) -> Option<(usize, usize, bool)> {
+    if b.get(pos) == Some(&b'(') {
+        let s = pos + 1;
+        let e = s + b[s.min(b.len())..]
+            .iter()
+            .take_while(|x| x.is_ascii_digit())
+            .count();
+        ((2..=4).contains(&(e - s)) && b.get(e) == Some(&b')')).then_some((s, e, true))
+    } else {
+        let e = pos + b[pos..].iter().take_while(|x| x.is_ascii_digit()).count();
+        (e > pos).then_some((pos, e, false))
+    }
+}
+
+/// The separator after a group that ends at `pos`, and where the next
+/// group starts: one of ` -.` before a digit (or ` ` before `(`), or none
+/// right after `(415)`.
+#[inline(always)]
+fn separator_at(b: &[u8], pos: usize, paren: bool) -> Option<(u8, usize)> {
+    match b.get(pos) {
+        Some(&s @ (b' ' | b'-' | b'.'))
+            if b.get(pos + 1)
+                .is_some_and(|&x| x.is_ascii_digit() || (x == b'(' && s == b' ')) =>
+        {
+            Some((s, pos + 1))
+        }
+        Some(x) if paren && x.is_ascii_digit() => Some((b')', pos)),
+        _ => None,
+    }
+}
+
+/// Where a chain at `i` ends if it is too short to be anything (fewer than
+/// nine digits, or eight after `+`): the common case, read without
+/// recording its groups. `None` if the chain needs a full reading.
+#[inline]
+fn short_chain_end(b: &[u8], i: usize) -> Option<usize> {
+    let plus = b[i] == b'+';
+    let mut pos = if plus { i + 1 } else { i };
+    let mut count = 0;
+    let mut digits = 0;
+    while let Some((start, end, paren)) = group_at(b, pos) {
+        count += 1;
+        digits += end - start;
+        pos = if paren { end + 1 } else { end };
+        if digits >= 9 || (plus && digits >= 8) {
+            return None;
+        }
+        if count == MAX_GROUPS {
+            break;
+        }
+        match separator_at(b, pos, paren) {
+            Some((_, next)) => pos = next,
+            None => break,
+        }
+    }
+    Some(if count == 0 { pos.max(i + 1) } else { pos })
+}
+
 /// Read the chain starting at `i` (a digit, `+` or `(`), report what it
 /// contains, and return where scanning resumes — and whether that is the
 /// start of a further chain to read (a chain cut by its limits).
 fn chain(b: &[u8], i: usize, out: &mut Candidates) -> (usize, bool) {
-    let n = b.len();
+    if let Some(end) = short_chain_end(b, i) {
+        return (end, false);
+    }
     let plus = b[i] == b'+';
     let mut pos = if plus { i + 1 } else { i };
     let mut groups = [Group::default(); MAX_GROUPS];
     let mut count = 0;
     let mut digits = 0;
     let mut sep = 0u8;
-    loop {
-        let (start, end, paren) = if b.get(pos) == Some(&b'(') {
-            let s = pos + 1;
-            let e = s + b[s.min(n)..]
-                .iter()
-                .take_while(|x| x.is_ascii_digit())
-                .count();
-            if !(2..=4).contains(&(e - s)) || b.get(e) != Some(&b')') {
-                break;
-            }
-            (s, e, true)
-        } else {
-            let e = pos + b[pos..].iter().take_while(|x| x.is_ascii_digit()).count();
-            if e == pos {
-                break;
-            }
-            (pos, e, false)
-        };
+    while let Some((start, end, paren)) = group_at(b, pos) {
         groups[count] = Group {
             start,
             end,
@@ -181,17 +217,12 @@ fn chain(b: &[u8], i: usize, out: &mut Candidates) -> (usize, bool) {
         if count == MAX_GROUPS || digits > MAX_DIGITS {
             break;
         }
-        // Separator, or none right after `(415)`.
-        match b.get(pos) {
-            Some(&s @ (b' ' | b'-' | b'.'))
-                if b.get(pos + 1)
-                    .is_some_and(|&x| x.is_ascii_digit() || (x == b'(' && s == b' ')) =>
-            {
+        match separator_at(b, pos, paren) {
+            Some((s, next)) => {
                 sep = s;
-                pos += 1;
+                pos = next;
             }
-            Some(x) if paren && x.is_ascii_digit() => sep = b')',
-            _ => break,
+            None => break,
         }
     }
     if count == 0 {

@@ -127,12 +127,13 @@ pub(crate) fn classify(label: &[u8]) -> Option<Tld> {
         return None;
     }
     let code = pack(label);
-    if COMMON_CODES.binary_search(&code).is_ok() {
-        Some(Tld::Common)
-    } else if AMBIGUOUS_CODES.binary_search(&code).is_ok() {
-        Some(Tld::Ambiguous)
-    } else {
-        None
+    let mut slot = table_slot(code);
+    loop {
+        match SUFFIX_TABLE[slot] {
+            (0, _) => return None,
+            (c, tld) if c == code => return Some(tld),
+            _ => slot = (slot + 1) % SUFFIX_TABLE.len(),
+        }
     }
 }
 
@@ -164,8 +165,8 @@ fn contains(sorted: &[&str], word: &[u8]) -> bool {
     sorted.binary_search_by(|t| t.as_bytes().cmp(word)).is_ok()
 }
 
-/// A lower-case label of up to 12 ASCII letters packed into a `u64`
-/// (5 bits a letter), so membership is integer comparison.
+/// A label of up to 12 ASCII letters, any case, packed into a `u64` (5 bits
+/// a letter, as lower case), so membership is integer comparison.
 const fn pack(word: &[u8]) -> u64 {
     let mut code = 0u64;
     let mut i = 0;
@@ -176,31 +177,38 @@ const fn pack(word: &[u8]) -> u64 {
     code
 }
 
-/// `pack` of every entry, sorted.
-const fn packed<const N: usize>(words: &[&str]) -> [u64; N] {
-    let mut out = [0u64; N];
-    let mut i = 0;
-    while i < N {
-        out[i] = pack(words[i].as_bytes());
-        i += 1;
-    }
-    // Insertion sort: the lists are short and this runs at compile time.
-    let mut i = 1;
-    while i < N {
-        let mut j = i;
-        while j > 0 && out[j - 1] > out[j] {
-            let t = out[j];
-            out[j] = out[j - 1];
-            out[j - 1] = t;
-            j -= 1;
-        }
-        i += 1;
-    }
-    out
+/// Slots in [`SUFFIX_TABLE`]: a power of two, about twice the number of
+/// suffixes, so that a lookup probes one or two slots.
+const TABLE_SLOTS: usize = 256;
+
+const fn table_slot(code: u64) -> usize {
+    (code.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 56) as usize % TABLE_SLOTS
 }
 
-static COMMON_CODES: [u64; COMMON.len()] = packed(COMMON);
-static AMBIGUOUS_CODES: [u64; AMBIGUOUS.len()] = packed(AMBIGUOUS);
+/// Every suffix's `pack` code with its kind, in an open-addressing hash
+/// table (code 0, which no label packs to, marks an empty slot): a lookup
+/// is a multiplication and a comparison or two, where binary search over
+/// both lists cost a dozen unpredictable branches.
+static SUFFIX_TABLE: [(u64, Tld); TABLE_SLOTS] = {
+    let mut table = [(0u64, Tld::Common); TABLE_SLOTS];
+    let lists: [(&[&str], Tld); 2] = [(COMMON, Tld::Common), (AMBIGUOUS, Tld::Ambiguous)];
+    let mut l = 0;
+    while l < lists.len() {
+        let (words, tld) = lists[l];
+        let mut i = 0;
+        while i < words.len() {
+            let code = pack(words[i].as_bytes());
+            let mut slot = table_slot(code);
+            while table[slot].0 != 0 {
+                slot = (slot + 1) % TABLE_SLOTS;
+            }
+            table[slot] = (code, tld);
+            i += 1;
+        }
+        l += 1;
+    }
+    table
+};
 
 #[cfg(test)]
 mod tests {
@@ -212,6 +220,25 @@ mod tests {
             assert!(list.windows(2).all(|w| w[0] < w[1]), "{list:?}");
         }
         assert!(COMMON.iter().all(|t| !AMBIGUOUS.contains(t)));
+    }
+
+    #[test]
+    fn table_holds_exactly_the_lists() {
+        for t in COMMON {
+            assert_eq!(classify(t.as_bytes()), Some(Tld::Common), "{t}");
+        }
+        for t in AMBIGUOUS {
+            assert_eq!(classify(t.as_bytes()), Some(Tld::Ambiguous), "{t}");
+        }
+        let filled = SUFFIX_TABLE.iter().filter(|(c, _)| *c != 0).count();
+        assert_eq!(filled, COMMON.len() + AMBIGUOUS.len());
+        for t in FILE_EXTENSIONS
+            .iter()
+            .chain(&["java", "process", "zz", "comm", "co0"])
+        {
+            let listed = COMMON.contains(t) || AMBIGUOUS.contains(t);
+            assert_eq!(classify(t.as_bytes()).is_some(), listed, "{t}");
+        }
     }
 
     #[test]
