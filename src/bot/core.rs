@@ -240,7 +240,9 @@ pub struct Running<P> {
 }
 
 impl<P: ChatPlatform> Bot<P> {
-    /// Starts the intake task; messages flow once [`Bot::accept`] is called.
+    /// Starts the intake task on the current runtime, where all the bot's
+    /// work runs; messages flow once [`Bot::accept`] is called (from any
+    /// thread).
     pub fn start(
         platform: P,
         store: Store,
@@ -262,7 +264,7 @@ impl<P: ChatPlatform> Bot<P> {
                 intake: tx,
                 threads: Mutex::new(HashMap::new()),
                 busy: Arc::new(Semaphore::new(MAX_BUSY_REPLIES)),
-                tasks: Tasks::default(),
+                tasks: Tasks::new(tokio::runtime::Handle::current()),
                 cancel_turns: CancellationToken::new(),
                 stop_intake: CancellationToken::new(),
             }),
@@ -963,10 +965,12 @@ impl<P: ChatPlatform> Bot<P> {
 
 /// The bot's background tasks (thread workers, busy replies), counted so
 /// shutdown can wait for them.
-#[derive(Clone, Default)]
+#[derive(Clone)]
 struct Tasks {
     running: Arc<AtomicUsize>,
     idle: Arc<Notify>,
+    /// The bot's runtime: tasks started from the HTTP thread run here too.
+    runtime: tokio::runtime::Handle,
 }
 
 /// Counts a task as running until dropped.
@@ -981,10 +985,18 @@ impl Drop for TaskGuard {
 }
 
 impl Tasks {
+    fn new(runtime: tokio::runtime::Handle) -> Self {
+        Self {
+            running: Arc::default(),
+            idle: Arc::default(),
+            runtime,
+        }
+    }
+
     fn spawn(&self, task: impl Future<Output = ()> + Send + 'static) {
         self.running.fetch_add(1, Ordering::AcqRel);
         let guard = TaskGuard(self.clone());
-        tokio::spawn(async move {
+        self.runtime.spawn(async move {
             let _guard = guard;
             task.await;
         });

@@ -27,6 +27,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
+use tokio_util::sync::CancellationToken;
 
 use crate::cli::{Cli, ServeArgs};
 use core::{Bot, BotConfig};
@@ -71,9 +72,16 @@ async fn serve(cli: &Cli, args: &ServeArgs, settings: SlackSettings) -> anyhow::
             "no model configured: mentions open incidents and thread commands work; conversational triage needs TFTSR_LLM_BASE_URL / TFTSR_LLM_API_KEY"
         );
     }
-    let listener = tokio::net::TcpListener::bind(&args.listen)
-        .await
+    if let Some(llm) = &llm {
+        // The tokenizer loads on first use (a few hundred ms of CPU): pay it
+        // now rather than in the first turns.
+        let model = llm.model().to_string();
+        let _ =
+            tokio::task::spawn_blocking(move || agent::tokens::count_text(&model, "ready")).await;
+    }
+    let listener = std::net::TcpListener::bind(&args.listen)
         .with_context(|| format!("listening on {}", args.listen))?;
+    listener.set_nonblocking(true)?;
     let addr = listener.local_addr()?;
     let config = BotConfig {
         context_window: model.context_window,
@@ -91,10 +99,18 @@ async fn serve(cli: &Cli, args: &ServeArgs, settings: SlackSettings) -> anyhow::
         identity.user_id
     );
     std::io::stdout().flush()?;
-    axum::serve(listener, app)
-        .with_graceful_shutdown(server::shutdown_signal())
-        .await
-        .context("serving HTTP")?;
+    let stop = CancellationToken::new();
+    let mut http = server::spawn_http(listener, app, stop.clone())?;
+    tokio::select! {
+        () = server::shutdown_signal() => {
+            stop.cancel();
+            let _ = (&mut http).await;
+        }
+        outcome = &mut http => {
+            let failed = outcome.unwrap_or_else(|_| Err(std::io::Error::other("the HTTP thread died")));
+            failed.context("serving HTTP")?;
+        }
+    }
     tracing::info!("shutting down: finishing in-flight turns");
     Bot::shutdown(running, SHUTDOWN_GRACE).await;
     Ok(ExitCode::SUCCESS)

@@ -9,6 +9,9 @@ use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::get;
 
+use tokio::sync::oneshot;
+use tokio_util::sync::CancellationToken;
+
 use super::metrics::Metrics;
 
 /// Largest request body read. Slack's event payloads are a few kilobytes
@@ -38,6 +41,35 @@ async fn render_metrics(State(metrics): State<Arc<Metrics>>) -> impl IntoRespons
         )],
         metrics.render(),
     )
+}
+
+/// Serves `app` on a thread of its own with its own runtime, so that
+/// acknowledging an event never waits behind turn work (token counting,
+/// prompt building) on the bot's runtime. Stops when `stop` is cancelled,
+/// after in-flight requests are answered; `done` then gets the outcome.
+pub fn spawn_http(
+    listener: std::net::TcpListener,
+    app: Router,
+    stop: CancellationToken,
+) -> std::io::Result<oneshot::Receiver<std::io::Result<()>>> {
+    let (done_tx, done) = oneshot::channel();
+    std::thread::Builder::new()
+        .name("tftsr-http".into())
+        .spawn(move || {
+            let outcome = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .and_then(|runtime| {
+                    runtime.block_on(async move {
+                        let listener = tokio::net::TcpListener::from_std(listener)?;
+                        axum::serve(listener, app)
+                            .with_graceful_shutdown(stop.cancelled_owned())
+                            .await
+                    })
+                });
+            let _ = done_tx.send(outcome);
+        })?;
+    Ok(done)
 }
 
 /// Resolves on SIGTERM or Ctrl-C (SIGINT).
