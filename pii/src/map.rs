@@ -8,6 +8,8 @@
 //! rebuilt from the database with [`RedactionMap::from_entries`].
 
 use std::collections::HashMap;
+use std::collections::hash_map::RandomState;
+use std::hash::{BuildHasher, BuildHasherDefault, Hasher};
 
 use serde::{Deserialize, Serialize};
 
@@ -29,21 +31,86 @@ pub struct MapEntry {
 
 /// The token for the `n`th value of `kind`.
 pub fn token_for(kind: PiiKind, n: u32) -> String {
-    format!("[{}_{}]", kind.as_str(), n)
+    // Written out by hand: this runs once per new value, and the
+    // formatting machinery cost more than everything else in handing out a
+    // token.
+    let name = kind.as_str();
+    let mut token = String::with_capacity(name.len() + 13);
+    token.push('[');
+    token.push_str(name);
+    token.push('_');
+    let mut digits = [0u8; 10];
+    let mut k = digits.len();
+    let mut v = n;
+    loop {
+        k -= 1;
+        digits[k] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    token.extend(digits[k..].iter().map(|&d| char::from(d)));
+    token.push(']');
+    token
 }
 
+/// Mixes keys that are already hashes or small numbers (a value's keyed
+/// hash, a token's kind and number) without a second SipHash round.
+#[derive(Debug, Clone, Copy, Default)]
+struct MixHasher(u64);
+
+impl Hasher for MixHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.write_u64(u64::from(b));
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (self.0.rotate_left(29) ^ n).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+
+    fn write_u32(&mut self, n: u32) {
+        self.write_u64(u64::from(n));
+    }
+
+    fn write_isize(&mut self, n: isize) {
+        self.write_u64(n as u64);
+    }
+}
+
+type Mixed<K, V> = HashMap<K, V, BuildHasherDefault<MixHasher>>;
+
+/// No entry (end of a chain of entries whose values hash alike).
+const NONE: usize = usize::MAX;
+
 /// Tokens handed out for one incident. See the module docs.
+///
+/// Values are found by a keyed hash of kind and value (SipHash with a
+/// random key, so crafted input cannot make lookups slow), pointing into
+/// `entries`; the value strings are not copied into the index, so handing
+/// out a token costs one string for the value and one for the token.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(into = "Vec<MapEntry>", try_from = "Vec<MapEntry>")]
 pub struct RedactionMap {
     entries: Vec<MapEntry>,
-    /// Per kind (by `PiiKind::index`): original → position in `entries`.
-    by_value: Vec<HashMap<String, usize>>,
-    by_token: HashMap<String, usize>,
+    /// Keyed hash of (kind, original) → the last entry with that hash.
+    by_value: Mixed<u64, usize>,
+    /// For each entry, the previous entry whose value has the same hash
+    /// (`NONE` if none): hash collisions are chained, never lost.
+    same_hash: Vec<usize>,
+    /// Kind and number of a token → its entry.
+    by_token: Mixed<(PiiKind, u32), usize>,
     /// Highest number used per kind.
     counters: Vec<u32>,
     /// The context secrets, for sweeping later texts.
     sweeper: Sweeper,
+    hasher: RandomState,
 }
 
 impl Default for RedactionMap {
@@ -65,10 +132,12 @@ impl RedactionMap {
     pub fn new() -> Self {
         RedactionMap {
             entries: Vec::new(),
-            by_value: vec![HashMap::new(); PiiKind::ALL.len()],
-            by_token: HashMap::new(),
+            by_value: Mixed::default(),
+            same_hash: Vec::new(),
+            by_token: Mixed::default(),
             counters: vec![0; PiiKind::ALL.len()],
             sweeper: Sweeper::default(),
+            hasher: RandomState::new(),
         }
     }
 
@@ -84,45 +153,70 @@ impl RedactionMap {
                     kind: entry.kind,
                     token: entry.token.clone(),
                 })?;
-            if let Some(&i) = map.by_token.get(&entry.token) {
+            if let Some(&i) = map.by_token.get(&(entry.kind, n)) {
                 if map.entries[i] == entry {
                     continue;
                 }
                 return Err(PiiError::ConflictingEntry { token: entry.token });
             }
-            if map.by_value[entry.kind.index()].contains_key(&entry.original) {
+            let hash = map.value_hash(entry.kind, &entry.original);
+            if map.find(hash, entry.kind, &entry.original).is_some() {
                 return Err(PiiError::ConflictingEntry { token: entry.token });
             }
             let counter = &mut map.counters[entry.kind.index()];
             *counter = (*counter).max(n);
-            map.insert(entry);
+            map.insert(hash, n, entry);
         }
         Ok(map)
     }
 
-    fn insert(&mut self, entry: MapEntry) {
+    fn value_hash(&self, kind: PiiKind, original: &str) -> u64 {
+        self.hasher.hash_one((kind, original))
+    }
+
+    /// The entry for `original` of `kind`, whose keyed hash is `hash`.
+    fn find(&self, hash: u64, kind: PiiKind, original: &str) -> Option<usize> {
+        let mut i = *self.by_value.get(&hash)?;
+        while i != NONE {
+            let e = &self.entries[i];
+            if e.kind == kind && e.original == original {
+                return Some(i);
+            }
+            i = self.same_hash[i];
+        }
+        None
+    }
+
+    /// Add `entry`, whose value hashes to `hash` and whose token has number
+    /// `n`.
+    fn insert(&mut self, hash: u64, n: u32, entry: MapEntry) {
         let i = self.entries.len();
         self.sweeper.add(entry.kind, &entry.original);
-        self.by_value[entry.kind.index()].insert(entry.original.clone(), i);
-        self.by_token.insert(entry.token.clone(), i);
+        let previous = self.by_value.insert(hash, i).unwrap_or(NONE);
+        self.same_hash.push(previous);
+        self.by_token.insert((entry.kind, n), i);
         self.entries.push(entry);
     }
 
     /// The token for `original` of `kind`, assigning the next number if the
     /// value is new. Returns the token and whether it was new.
     pub fn assign(&mut self, kind: PiiKind, original: &str) -> (&str, bool) {
-        let existing = self.by_value[kind.index()].get(original).copied();
-        let (i, new) = match existing {
+        let hash = self.value_hash(kind, original);
+        let (i, new) = match self.find(hash, kind, original) {
             Some(i) => (i, false),
             None => {
                 let counter = &mut self.counters[kind.index()];
                 *counter += 1;
-                let token = token_for(kind, *counter);
-                self.insert(MapEntry {
-                    kind,
-                    original: original.to_owned(),
-                    token,
-                });
+                let n = *counter;
+                self.insert(
+                    hash,
+                    n,
+                    MapEntry {
+                        kind,
+                        original: original.to_owned(),
+                        token: token_for(kind, n),
+                    },
+                );
                 (self.entries.len() - 1, true)
             }
         };
@@ -131,13 +225,17 @@ impl RedactionMap {
 
     /// The token already assigned to `original` of `kind`.
     pub fn token(&self, kind: PiiKind, original: &str) -> Option<&str> {
-        let i = *self.by_value[kind.index()].get(original)?;
+        let i = self.find(self.value_hash(kind, original), kind, original)?;
         Some(self.entries[i].token.as_str())
     }
 
     /// The entry behind a token, for showing a person the real value.
     pub fn lookup(&self, token: &str) -> Option<&MapEntry> {
-        self.by_token.get(token).map(|&i| &self.entries[i])
+        let inner = token.strip_prefix('[')?.strip_suffix(']')?;
+        let (name, _) = inner.rsplit_once('_')?;
+        let kind = name.parse::<PiiKind>().ok()?;
+        let n = parse_token(kind, token)?;
+        self.by_token.get(&(kind, n)).map(|&i| &self.entries[i])
     }
 
     /// All entries in the order they were assigned (or loaded).
@@ -212,6 +310,15 @@ impl TryFrom<Vec<MapEntry>> for RedactionMap {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tokens_are_kind_and_number() {
+        for n in [1, 9, 10, 12345, u32::MAX] {
+            for kind in PiiKind::ALL {
+                assert_eq!(token_for(kind, n), format!("[{}_{n}]", kind.as_str()));
+            }
+        }
+    }
 
     #[test]
     fn numbers_per_kind_and_reuses_tokens() {

@@ -22,7 +22,7 @@ use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
 use crate::kind::PiiKind;
-use crate::scan::{Candidates, WordEvents, is_word, token_len_at};
+use crate::scan::{Block, Blocks, Candidates, is_word, token_len_at};
 
 /// Shortest secret that is swept for. Shorter values (`abc`) occur as
 /// ordinary words far more often than as the secret, and would blank out
@@ -224,12 +224,13 @@ impl Sweeper {
     /// values of different kinds the first added wins.
     #[inline]
     pub(crate) fn probe(&self, b: &[u8], i: usize) -> Option<(PiiKind, usize)> {
-        if self.values.is_empty() || b.len() < i + MIN_SWEEP_LEN {
+        if self.table.is_empty() {
             return None;
         }
-        let key = prefix(&b[i..]);
+        let four: [u8; 4] = b.get(i..i + MIN_SWEEP_LEN)?.try_into().ok()?;
+        let key = u32::from_le_bytes(four);
         let slot = self.slot(key);
-        if self.table[slot / 64] & (1 << (slot % 64)) == 0 {
+        if self.table.get(slot / 64)? & (1 << (slot % 64)) == 0 {
             return None;
         }
         self.probe_lengths(b, i, key)
@@ -288,16 +289,6 @@ impl Leads {
         }
         Leads::Bytes(bytes)
     }
-
-    /// Whether a non-word byte `x` must be probed.
-    #[inline]
-    pub(crate) fn includes(self, x: u8) -> bool {
-        match self {
-            Leads::None => false,
-            Leads::Bytes(bytes) => bytes.contains(&x),
-            Leads::Any => !is_word(x),
-        }
-    }
 }
 
 /// Add a candidate for every free-standing occurrence of a value in
@@ -305,17 +296,34 @@ impl Leads {
 /// redacted text would find them.
 pub(crate) fn scan(text: &str, secrets: &[&Sweeper], out: &mut Candidates) {
     let b = text.as_bytes();
-    let leads = Leads::of(secrets);
     let mut swept_to = 0;
-    for i in WordEvents::new(b, leads) {
+    for block in Blocks::new(b, Leads::of(secrets)) {
+        swept_to = sweep_block(b, &block, secrets, swept_to, out);
+    }
+}
+
+/// Probe the positions of one block's `sweep` mask at or after `swept_to`;
+/// returns the new `swept_to`.
+#[inline]
+pub(crate) fn sweep_block(
+    b: &[u8],
+    block: &Block,
+    secrets: &[&Sweeper],
+    mut swept_to: usize,
+    out: &mut Candidates,
+) -> usize {
+    let mut probes = block.sweep;
+    while probes != 0 {
+        let i = block.base + probes.trailing_zeros() as usize;
+        probes &= probes - 1;
         if i >= swept_to
-            && (is_word(b[i]) || leads.includes(b[i]))
             && let Some((kind, end)) = secrets.iter().find_map(|s| s.probe(b, i))
         {
             out.push(kind, i, end);
             swept_to = end;
         }
     }
+    swept_to
 }
 
 #[cfg(test)]

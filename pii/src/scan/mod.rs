@@ -82,126 +82,147 @@ pub(crate) static CLASS: [u8; 256] = {
     t
 };
 
-/// The positions the word pass looks at, in order: word starts, `+` and
-/// `(` (which may open a phone number), and the non-word bytes where a
-/// secret sweep must probe ([`Leads`]).
+/// The text in blocks of 64 bytes, each with two bit masks (bit `k` for
+/// byte `base + k`) of the positions the word pass looks at:
 ///
-/// The text is classified 64 bytes at a time with plain arithmetic that the
-/// compiler turns into vector code, and the interesting positions are then
-/// read off a bit mask, so the bytes in between are never visited one by
-/// one.
+/// * `sweep`: word starts, and the non-word bytes where a secret sweep must
+///   probe ([`Leads`]);
+/// * `number`: where a number or a dashed MAC may start — a word start
+///   with a digit, or with a hex digit two bytes before a `-`; a `+` or
+///   `(` before a digit and after a non-word byte.
+///
+/// The bytes are classified with plain arithmetic that the compiler turns
+/// into vector code, and the positions are read off the masks, so the
+/// bytes in between are never visited one by one.
 #[derive(Debug, Clone)]
-pub(crate) struct WordEvents<'t> {
+pub(crate) struct Blocks<'t> {
     b: &'t [u8],
     leads: [u8; 4],
     any_lead: bool,
-    /// Start of the block after the one in `mask`.
     next: usize,
-    /// Start of the block in `mask`.
-    base: usize,
-    mask: u64,
 }
 
-impl<'t> WordEvents<'t> {
+/// One block of [`Blocks`].
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Block {
+    pub base: usize,
+    pub sweep: u64,
+    pub number: u64,
+}
+
+/// Bytes before and after a block that its classification reads.
+const BEFORE: usize = 1;
+const AFTER: usize = 2;
+const WINDOW: usize = BEFORE + 64 + AFTER;
+
+impl<'t> Blocks<'t> {
     pub(crate) fn new(b: &'t [u8], leads: Leads) -> Self {
         let (leads, any_lead) = match leads {
-            // `+` is an event anyway: comparing with it adds nothing.
-            Leads::None => ([b'+'; 4], false),
+            // A word byte, which no lead list holds: marks "no lead bytes".
+            Leads::None => ([b'a'; 4], false),
             Leads::Bytes(bytes) => (bytes, false),
-            Leads::Any => ([b'+'; 4], true),
+            Leads::Any => ([b'a'; 4], true),
         };
-        WordEvents {
+        Blocks {
             b,
             leads,
             any_lead,
             next: 0,
-            base: 0,
-            mask: 0,
         }
     }
+}
 
-    /// Classify the block at `self.next`.
-    fn refill(&mut self) {
+impl Iterator for Blocks<'_> {
+    type Item = Block;
+
+    fn next(&mut self) -> Option<Block> {
         let b = self.b;
         let base = self.next;
+        if base >= b.len() {
+            return None;
+        }
         let end = (base + 64).min(b.len());
-        // The byte before the block, then the block: whether a word starts
-        // at a byte depends on the one before it.
         let copied;
-        let window: &[u8; 65] = match b.get(base.wrapping_sub(1)..base + 64) {
-            Some(w) if base > 0 => w.try_into().unwrap_or(&[0; 65]),
+        let window: &[u8; WINDOW] = match b.get(base.wrapping_sub(BEFORE)..base + 64 + AFTER) {
+            Some(w) if base >= BEFORE => w.try_into().unwrap_or(&[0; WINDOW]),
             _ => {
-                let mut w = [0u8; 65];
-                if base > 0 {
-                    w[0] = b[base - 1];
-                }
-                w[1..1 + end - base].copy_from_slice(&b[base..end]);
+                // Text edges: missing neighbours read as zero bytes, which
+                // are neither word bytes, digits nor `-`.
+                let mut w = [0u8; WINDOW];
+                let from = base.saturating_sub(BEFORE);
+                let to = (base + 64 + AFTER).min(b.len());
+                let at = BEFORE + from - base;
+                w[at..at + to - from].copy_from_slice(&b[from..to]);
                 copied = w;
                 &copied
             }
         };
-        let mask = match (self.any_lead, self.leads) {
-            (true, _) => events::<false, true>(window, self.leads),
-            (false, [b'+', b'+', b'+', b'+']) => events::<false, false>(window, self.leads),
-            (false, _) => events::<true, false>(window, self.leads),
+        let (sweep, number) = match (self.any_lead, self.leads) {
+            (true, _) => classify::<false, true>(window, self.leads),
+            (false, [b'a', b'a', b'a', b'a']) => classify::<false, false>(window, self.leads),
+            (false, _) => classify::<true, false>(window, self.leads),
         };
-        // Padding past the end of the text is zero, which matches only as
-        // a lead when every non-word byte is one.
-        self.mask = mask & (u64::MAX >> (64 - (end - base)));
-        self.base = base;
+        // Bits past the end of the text stand for padding.
+        let valid = u64::MAX >> (64 - (end - base));
         self.next = end;
+        Some(Block {
+            base,
+            sweep: sweep & valid,
+            number: number & valid,
+        })
     }
 }
 
-/// The event mask of the 64 bytes after `window[0]` (see [`WordEvents`]):
-/// word starts, `+`, `(`, and the `leads` bytes (if `LEADS`) or every
-/// non-word byte (if `ANY`).
+/// The `sweep` and `number` masks of the 64 bytes at `window[BEFORE..]`
+/// (see [`Blocks`]); lead bytes are the four `leads` if `LEADS`, every
+/// non-word byte if `ANY`.
 #[inline(always)]
-fn events<const LEADS: bool, const ANY: bool>(window: &[u8; 65], leads: [u8; 4]) -> u64 {
-    let mut word = [0u8; 65];
-    for (w, &x) in word.iter_mut().zip(window.iter()) {
+fn classify<const LEADS: bool, const ANY: bool>(
+    window: &[u8; WINDOW],
+    leads: [u8; 4],
+) -> (u64, u64) {
+    let mut word = [0u8; WINDOW];
+    let mut digit = [0u8; WINDOW];
+    for ((w, d), &x) in word.iter_mut().zip(digit.iter_mut()).zip(window.iter()) {
         *w = u8::from(is_word_arith(x));
+        *d = u8::from(x.wrapping_sub(b'0') < 10);
     }
     let mut flags = [0u8; 64];
     for (k, f) in flags.iter_mut().enumerate() {
-        let x = window[k + 1];
-        let start = word[k + 1] & (word[k] ^ 1);
-        let mut e = start | u8::from((x == b'+') | (x == b'('));
+        let at = k + BEFORE;
+        let x = window[at];
+        let start = word[at] & (word[at - 1] ^ 1);
+        let mut sweep = start;
         if LEADS {
-            e |= u8::from((x == leads[0]) | (x == leads[1]) | (x == leads[2]) | (x == leads[3]));
+            sweep |=
+                u8::from((x == leads[0]) | (x == leads[1]) | (x == leads[2]) | (x == leads[3]));
         }
         if ANY {
-            e |= word[k + 1] ^ 1;
+            sweep |= word[at] ^ 1;
         }
-        *f = e;
+        let hex = digit[at] | u8::from((x | 0x20).wrapping_sub(b'a') < 6);
+        let dash2 = u8::from(window[at + 2] == b'-');
+        let open = u8::from((x == b'+') | (x == b'('));
+        let number =
+            start & (digit[at] | (hex & dash2)) | open & digit[at + 1] & (word[at - 1] ^ 1);
+        *f = sweep | number << 1;
     }
-    let mut mask = 0u64;
+    let (mut sweep, mut number) = (0u64, 0u64);
     for (k, eight) in flags.chunks_exact(8).enumerate() {
         let x = u64::from_le_bytes([
             eight[0], eight[1], eight[2], eight[3], eight[4], eight[5], eight[6], eight[7],
         ]);
         // Gathers the low bit of each byte into the top byte.
-        let packed = x.wrapping_mul(0x0102_0408_1020_4080) >> 56;
-        mask |= packed << (8 * k);
+        sweep |= pack8(x) << (8 * k);
+        number |= pack8(x >> 1) << (8 * k);
     }
-    mask
+    (sweep, number)
 }
 
-impl Iterator for WordEvents<'_> {
-    type Item = usize;
-
-    #[inline]
-    fn next(&mut self) -> Option<usize> {
-        while self.mask == 0 {
-            if self.next >= self.b.len() {
-                return None;
-            }
-            self.refill();
-        }
-        let k = self.mask.trailing_zeros() as usize;
-        self.mask &= self.mask - 1;
-        Some(self.base + k)
-    }
+/// The low bits of eight bytes as eight bits (byte `k` to bit `k`).
+#[inline(always)]
+fn pack8(x: u64) -> u64 {
+    (x & 0x0101_0101_0101_0101).wrapping_mul(0x0102_0408_1020_4080) >> 56
 }
 
 /// [`is_word`] without a table lookup, so that it vectorises.
@@ -292,31 +313,50 @@ mod tests {
     }
 
     #[test]
-    fn word_events_are_word_starts_opens_and_leads() {
+    fn block_masks_mark_word_starts_leads_and_number_starts() {
         let mut text: Vec<u8> = (0..=255u8).chain(b"ab_9+(Z-.  x".iter().copied()).collect();
-        text.extend(b"word ".repeat(40));
+        text.extend(b"word 12 a0-1 +4 x+5 (6 (x c-d-e".repeat(9));
         for leads in [
             Leads::None,
             Leads::Bytes([b'-', b'/', 0xC3, b'-']),
             Leads::Any,
         ] {
-            for len in [0, 1, 63, 64, 65, 130, text.len()] {
+            for len in [0, 1, 2, 63, 64, 65, 66, 130, text.len()] {
                 let b = &text[..len];
-                let expected: Vec<usize> = (0..len)
+                let start = |i: usize| is_word(b[i]) && (i == 0 || !is_word(b[i - 1]));
+                let digit = |i: usize| b.get(i).is_some_and(u8::is_ascii_digit);
+                let sweep: Vec<usize> = (0..len)
                     .filter(|&i| {
-                        let x = b[i];
-                        let word = is_word(x);
-                        let start = word && (i == 0 || !is_word(b[i - 1]));
-                        let lead = match leads {
-                            Leads::None => false,
-                            Leads::Bytes(l) => l.contains(&x),
-                            Leads::Any => !word,
-                        };
-                        start || x == b'+' || x == b'(' || lead
+                        start(i)
+                            || match leads {
+                                Leads::None => false,
+                                Leads::Bytes(l) => l.contains(&b[i]),
+                                Leads::Any => !is_word(b[i]),
+                            }
                     })
                     .collect();
-                let got: Vec<usize> = WordEvents::new(b, leads).collect();
-                assert_eq!(got, expected, "{leads:?} {len}");
+                let number: Vec<usize> = (0..len)
+                    .filter(|&i| {
+                        let hex_dash = b[i].is_ascii_hexdigit() && b.get(i + 2) == Some(&b'-');
+                        let open = matches!(b[i], b'+' | b'(')
+                            && digit(i + 1)
+                            && (i == 0 || !is_word(b[i - 1]));
+                        (start(i) && (digit(i) || hex_dash)) || open
+                    })
+                    .collect();
+                let (mut got_sweep, mut got_number) = (vec![], vec![]);
+                for block in Blocks::new(b, leads) {
+                    for k in 0..64 {
+                        if block.sweep >> k & 1 != 0 {
+                            got_sweep.push(block.base + k);
+                        }
+                        if block.number >> k & 1 != 0 {
+                            got_number.push(block.base + k);
+                        }
+                    }
+                }
+                assert_eq!(got_sweep, sweep, "{leads:?} {len}");
+                assert_eq!(got_number, number, "{leads:?} {len}");
             }
         }
     }

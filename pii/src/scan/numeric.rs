@@ -28,9 +28,9 @@
 //!   followed by more space-separated digits may absorb them (up to 15).
 //! * MAC (dashed): six groups of two hex digits joined by `-`.
 
-use super::{CLASS, Candidates, DIGIT, HEX, NUM_OPEN, WORD, WordEvents, is_word};
+use super::{Blocks, Candidates, is_word};
 use crate::kind::PiiKind;
-use crate::sweep::{Leads, Sweeper};
+use crate::sweep::{self, Leads, Sweeper};
 
 const MAX_GROUPS: usize = 8;
 const MAX_DIGITS: usize = 24;
@@ -52,8 +52,10 @@ impl Group {
 }
 
 /// Scan every word start of `text` for numbers and dashed MACs, and probe
-/// it (and, if a secret needs it, non-word bytes) for the known `secrets`
-/// (see [`crate::sweep`]): one pass over [`WordEvents`] does both.
+/// word starts (and, if a secret needs it, non-word bytes) for the known
+/// `secrets` (see [`crate::sweep`]). Both read the same [`Blocks`]; the
+/// two jobs are independent, so each block is swept, then scanned for
+/// numbers.
 pub(crate) fn scan(text: &str, secrets: &[&Sweeper], out: &mut Candidates) {
     let b = text.as_bytes();
     let leads = Leads::of(secrets);
@@ -62,47 +64,41 @@ pub(crate) fn scan(text: &str, secrets: &[&Sweeper], out: &mut Candidates) {
     // the redacted text would find them).
     let mut numbers_to = 0;
     let mut swept_to = 0;
-    for i in WordEvents::new(b, leads) {
-        let class = CLASS[b[i] as usize];
-        let word = class & WORD != 0;
-        // A word byte is an event only where a word starts; a non-word byte
-        // is probed only if some secret starts with it.
-        if i >= swept_to
-            && !secrets.is_empty()
-            && (word || leads.includes(b[i]))
-            && let Some((kind, end)) = secrets.iter().find_map(|s| s.probe(b, i))
-        {
-            out.push(kind, i, end);
-            swept_to = end;
+    for block in Blocks::new(b, leads) {
+        if !secrets.is_empty() {
+            swept_to = sweep::sweep_block(b, &block, secrets, swept_to, out);
         }
-        if !word {
-            if class & NUM_OPEN != 0
-                && i >= numbers_to
-                && b.get(i + 1).is_some_and(u8::is_ascii_digit)
-                && (i == 0 || !is_word(b[i - 1]))
-            {
-                numbers_to = chain(b, i, out).0;
-            }
-            continue;
-        }
-        // A MAC is looked for even inside a number chain: `::2 00-1A-…`
-        // reads as the chain `2 00-1`, which must not hide it.
-        if class & HEX != 0
-            && b.get(i + 2) == Some(&b'-')
-            && let Some(end) = dashed_mac(b, i)
-        {
-            out.push(PiiKind::Mac, i, end);
-            numbers_to = numbers_to.max(end);
-        } else if i >= numbers_to && class & DIGIT != 0 && !preceded_by_number_part(b, i) {
-            let mut at = i;
-            loop {
-                let (next, more) = chain(b, at, out);
-                at = next;
-                if !more {
-                    break;
+        let mut events = block.number;
+        while events != 0 {
+            let i = block.base + events.trailing_zeros() as usize;
+            events &= events - 1;
+            let x = b[i];
+            if !is_word(x) {
+                // `+` or `(` before a digit, after a non-word byte.
+                if i >= numbers_to {
+                    numbers_to = chain(b, i, out).0;
                 }
+                continue;
             }
-            numbers_to = at;
+            // A MAC is looked for even inside a number chain: `::2 00-1A-…`
+            // reads as the chain `2 00-1`, which must not hide it.
+            if x.is_ascii_hexdigit()
+                && b.get(i + 2) == Some(&b'-')
+                && let Some(end) = dashed_mac(b, i)
+            {
+                out.push(PiiKind::Mac, i, end);
+                numbers_to = numbers_to.max(end);
+            } else if i >= numbers_to && x.is_ascii_digit() && !preceded_by_number_part(b, i) {
+                let mut at = i;
+                loop {
+                    let (next, more) = chain(b, at, out);
+                    at = next;
+                    if !more {
+                        break;
+                    }
+                }
+                numbers_to = at;
+            }
         }
     }
 }
