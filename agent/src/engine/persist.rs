@@ -1,7 +1,7 @@
 //! Storing and loading conversation messages.
 
 use storage::repo::messages::{self, Message, NewMessage};
-use storage::{ConversationId, Role, Store};
+use storage::{ConversationId, IssueId, Role, Store};
 
 use super::error::EngineError;
 use super::repair::HistoryItem;
@@ -108,6 +108,14 @@ pub fn cut_at_summary(items: Vec<HistoryItem>) -> Vec<HistoryItem> {
     out
 }
 
+fn to_item(m: &Message) -> HistoryItem {
+    HistoryItem::new(
+        Some(m.seq),
+        to_wire(m),
+        usize::try_from(m.token_count).unwrap_or(0),
+    )
+}
+
 /// The conversation as the next request starts from: from the latest
 /// summary on, with stored token counts (system messages included).
 pub async fn load(
@@ -116,17 +124,38 @@ pub async fn load(
 ) -> Result<Vec<HistoryItem>, EngineError> {
     let id = conversation.clone();
     let stored = store.read(move |c| messages::list(c, &id)).await?;
-    let items = stored
-        .iter()
-        .map(|m| {
-            HistoryItem::new(
-                Some(m.seq),
-                to_wire(m),
-                usize::try_from(m.token_count).unwrap_or(0),
-            )
-        })
-        .collect();
-    Ok(cut_at_summary(items))
+    Ok(cut_at_summary(stored.iter().map(to_item).collect()))
+}
+
+/// What a turn has read of its conversation. Stored messages are only ever
+/// appended, so each [`StoredHistory::load`] reads just the rows stored
+/// since the previous one (by this turn or anyone else) instead of reading
+/// and decrypting the whole conversation every round; the result is the
+/// same as [`load`].
+#[derive(Debug, Default)]
+pub struct StoredHistory {
+    /// Every stored message read so far, in `seq` order, before the cut at
+    /// the latest summary.
+    items: Vec<HistoryItem>,
+}
+
+impl StoredHistory {
+    /// The conversation as [`load`] returns it.
+    pub async fn load(
+        &mut self,
+        store: &Store,
+        conversation: &ConversationId,
+    ) -> Result<Vec<HistoryItem>, EngineError> {
+        let (id, after) = (
+            conversation.clone(),
+            self.items.last().and_then(|i| i.seq).unwrap_or(0),
+        );
+        let stored = store
+            .read(move |c| messages::list_after(c, &id, after))
+            .await?;
+        self.items.extend(stored.iter().map(to_item));
+        Ok(cut_at_summary(self.items.clone()))
+    }
 }
 
 /// Tokens of the latest stored system message (0 if none).
@@ -147,14 +176,8 @@ pub fn last_system_content(items: &[HistoryItem]) -> Option<&str> {
     })
 }
 
-/// Stores one message with its token count.
-pub async fn append(
-    store: &Store,
-    conversation: &ConversationId,
-    msg: &WireMessage,
-    tokens: usize,
-) -> Result<Message, EngineError> {
-    let new = match msg {
+fn new_message(msg: &WireMessage, tokens: usize) -> NewMessage {
+    match msg {
         WireMessage::System { content } => NewMessage {
             role: Role::System,
             content: content.clone(),
@@ -189,10 +212,77 @@ pub async fn append(
             tool_calls: None,
             tool_call_id: Some(tool_call_id.clone()),
         },
-    };
+    }
+}
+
+/// Stores one message with its token count.
+pub async fn append(
+    store: &Store,
+    conversation: &ConversationId,
+    msg: &WireMessage,
+    tokens: usize,
+) -> Result<Message, EngineError> {
+    let new = new_message(msg, tokens);
     let id = conversation.clone();
     Ok(store
         .write(move |tx| messages::append(tx, &id, &new))
+        .await?)
+}
+
+/// Redacts an assistant answer (its text and every call's arguments) with
+/// the incident's numbering, counts it and stores it; returns the calls as
+/// stored.
+///
+/// The steps are those of `tools::redaction::redact_texts` (load the map,
+/// redact, save the new assignments), done here inside the transaction that
+/// stores the message: new tokens and the message commit together, and a
+/// round pays for one write transaction instead of two. The count runs on
+/// the writer thread too; an answer is short, and its count costs less
+/// than the transaction it saves.
+pub async fn append_redacted_answer(
+    store: &Store,
+    conversation: &ConversationId,
+    issue: &IssueId,
+    model: &str,
+    text: &str,
+    calls: &[ToolCall],
+) -> Result<Vec<ToolCall>, EngineError> {
+    let mut texts = Vec::with_capacity(calls.len() + 1);
+    texts.push(text.to_string());
+    texts.extend(calls.iter().map(|c| c.arguments.clone()));
+    let calls = calls.to_vec();
+    let (id, issue, model) = (conversation.clone(), issue.clone(), model.to_string());
+    Ok(store
+        .write(move |tx| {
+            let detector = pii::Detector::global();
+            let mut map = tools::redaction::load_map(tx, &issue)?;
+            let mut new_entries = Vec::new();
+            let mut redacted = Vec::with_capacity(texts.len());
+            for t in &texts {
+                let r = detector.redact(t, &mut map);
+                new_entries.extend(r.new_entries);
+                redacted.push(r.text);
+            }
+            if !new_entries.is_empty() {
+                tools::redaction::save_new_entries(tx, &issue, &new_entries)?;
+            }
+            let mut redacted = redacted.into_iter();
+            let content = redacted.next().unwrap_or_default();
+            let calls = calls
+                .into_iter()
+                .zip(redacted)
+                .map(|(c, arguments)| ToolCall { arguments, ..c })
+                .collect();
+            let msg = WireMessage::assistant_with_tools(content, calls);
+            let tokens = crate::tokens::count_message(&model, &msg);
+            messages::append(tx, &id, &new_message(&msg, tokens))?;
+            Ok(match msg {
+                WireMessage::Assistant { tool_calls, .. } => tool_calls,
+                WireMessage::System { .. }
+                | WireMessage::User { .. }
+                | WireMessage::Tool { .. } => Vec::new(),
+            })
+        })
         .await?)
 }
 

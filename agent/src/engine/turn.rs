@@ -87,8 +87,14 @@ struct Turn<'a> {
     issue: IssueId,
     system: WireMessage,
     system_tokens: usize,
+    /// Lent to each request with tools and taken back after the call:
+    /// cloning the schemas every round cost more than the rest of building
+    /// the request.
     specs: Vec<ToolSpec>,
     tools_tokens: usize,
+    /// The stored conversation as read so far; each round reads only what
+    /// was stored since.
+    history: persist::StoredHistory,
     usage: TurnUsage,
     seen: HashSet<(String, String)>,
     started: Instant,
@@ -174,6 +180,7 @@ async fn run_inner(
         system_tokens,
         specs,
         tools_tokens,
+        history: persist::StoredHistory::default(),
         usage: TurnUsage {
             context_window: engine.context_window(),
             ..TurnUsage::default()
@@ -307,56 +314,56 @@ impl Turn<'_> {
                 Err(partial) => return Ok(self.outcome(partial, false, true)),
             };
             let calls = completion.tool_calls.clone();
-            let msg = self.redacted_answer(&completion.text, &calls).await?;
-            let n = tokens::count_message(&self.model, &msg);
-            persist::append(self.engine.store(), &self.conversation, &msg, n).await?;
+            let stored_calls = self.store_answer(&completion.text, &calls).await?;
             if calls.is_empty() {
                 return Ok(self.outcome(completion.text, false, false));
             }
-            self.run_calls(&calls, sink, cancel).await?;
+            self.run_calls(&calls, &stored_calls, sink, cancel).await?;
             if std::mem::take(&mut self.root_cause_recorded) {
                 // A recorded root cause is drafted into the RCA without being
                 // asked; a failed draft is reported, not fatal to the turn.
-                match crate::drafting::draft(self.engine, &self.issue, storage::DocType::Rca, false, cancel).await {
+                match crate::drafting::draft(
+                    self.engine,
+                    &self.issue,
+                    storage::DocType::Rca,
+                    false,
+                    cancel,
+                )
+                .await
+                {
                     Ok(saved) => sink(EngineEvent::Notice(format!(
                         "RCA {} ({} sections)",
                         if saved.created { "drafted" } else { "updated" },
                         saved.section_count
                     ))),
-                    Err(e) => sink(EngineEvent::Notice(format!("the RCA could not be drafted: {e}"))),
+                    Err(e) => sink(EngineEvent::Notice(format!(
+                        "the RCA could not be drafted: {e}"
+                    ))),
                 }
             }
         }
     }
 
-    /// The assistant message as stored and sent back in later requests: the
-    /// model's text and call arguments pass the same redaction as everything
-    /// else, so a value the model produced itself (echoed, guessed or typed
-    /// into a tool argument) does not travel back unredacted. The calls run
-    /// with the arguments as the model wrote them.
-    async fn redacted_answer(
+    /// Stores the assistant message as it is sent back in later requests:
+    /// the model's text and call arguments pass the same redaction as
+    /// everything else, so a value the model produced itself (echoed,
+    /// guessed or typed into a tool argument) does not travel back
+    /// unredacted. The calls run with the arguments as the model wrote them;
+    /// the calls as stored are returned, for showing.
+    async fn store_answer(
         &self,
         text: &str,
         calls: &[ToolCall],
-    ) -> Result<WireMessage, EngineError> {
-        let mut texts = Vec::with_capacity(calls.len() + 1);
-        texts.push(text.to_string());
-        texts.extend(calls.iter().map(|c| c.arguments.clone()));
-        let mut redacted =
-            tools::redaction::redact_texts(self.engine.store(), Some(&self.issue), texts)
-                .await?
-                .into_iter()
-                .map(|r| r.text);
-        let content = redacted.next().unwrap_or_default();
-        let calls = calls
-            .iter()
-            .zip(redacted)
-            .map(|(c, arguments)| ToolCall {
-                arguments,
-                ..c.clone()
-            })
-            .collect();
-        Ok(WireMessage::assistant_with_tools(content, calls))
+    ) -> Result<Vec<ToolCall>, EngineError> {
+        persist::append_redacted_answer(
+            self.engine.store(),
+            &self.conversation,
+            &self.issue,
+            &self.model,
+            text,
+            calls,
+        )
+        .await
     }
 
     fn outcome(&self, text: String, budget_exhausted: bool, cancelled: bool) -> TurnOutcome {
@@ -388,9 +395,7 @@ impl Turn<'_> {
         };
         // Tools were withheld; a server that sends calls anyway has them
         // ignored, so no unanswered call is ever stored.
-        let msg = self.redacted_answer(&completion.text, &[]).await?;
-        let n = tokens::count_message(&self.model, &msg);
-        persist::append(self.engine.store(), &self.conversation, &msg, n).await?;
+        self.store_answer(&completion.text, &[]).await?;
         Ok(self.outcome(completion.text, true, false))
     }
 
@@ -407,7 +412,9 @@ impl Turn<'_> {
         let fixed = self.system_tokens + tools_tokens;
         let budget = self.budget();
         let mut history = repair::repair(
-            persist::load(self.engine.store(), &self.conversation).await?,
+            self.history
+                .load(self.engine.store(), &self.conversation)
+                .await?,
             count,
         )
         .0;
@@ -419,7 +426,9 @@ impl Turn<'_> {
         {
             self.summarise_older(&history, sink, cancel).await?;
             history = repair::repair(
-                persist::load(self.engine.store(), &self.conversation).await?,
+                self.history
+                    .load(self.engine.store(), &self.conversation)
+                    .await?,
                 count,
             )
             .0;
@@ -445,7 +454,7 @@ impl Turn<'_> {
         Ok(ChatRequest {
             messages,
             tools: if with_tools {
-                self.specs.clone()
+                std::mem::take(&mut self.specs)
             } else {
                 Vec::new()
             },
@@ -526,7 +535,7 @@ impl Turn<'_> {
         sink: &mut (dyn FnMut(EngineEvent) + Send),
         cancel: &CancellationToken,
     ) -> Result<Result<Completion, String>, EngineError> {
-        let request = self.request(with_tools, sink, cancel).await?;
+        let mut request = self.request(with_tools, sink, cancel).await?;
         self.usage.rounds += 1;
         let mut forward = |e: StreamEvent| match e {
             StreamEvent::TextDelta(t) => sink(EngineEvent::TextDelta(t)),
@@ -542,6 +551,9 @@ impl Turn<'_> {
             StreamEvent::ToolCallStarted { .. } => {}
         };
         let result = self.llm.chat(&request, &mut forward, cancel).await;
+        if with_tools {
+            self.specs = std::mem::take(&mut request.tools);
+        }
         match result {
             Ok(c) => {
                 self.note_usage(&c);
@@ -568,11 +580,8 @@ impl Turn<'_> {
         if partial.trim().is_empty() {
             return Ok(());
         }
-        let msg = self
-            .redacted_answer(&format!("{partial}\n[answer {why}]"), &[])
+        self.store_answer(&format!("{partial}\n[answer {why}]"), &[])
             .await?;
-        let n = tokens::count_message(&self.model, &msg);
-        persist::append(self.engine.store(), &self.conversation, &msg, n).await?;
         Ok(())
     }
 
@@ -583,8 +592,21 @@ impl Turn<'_> {
         }
     }
 
-    async fn audit_call(&self, c: &Completion, request: &ChatRequest, purpose: &str) -> Result<(), EngineError> {
-        super::audit_model_call(self.engine, &self.issue, Some(&self.conversation), c, request, purpose).await
+    async fn audit_call(
+        &self,
+        c: &Completion,
+        request: &ChatRequest,
+        purpose: &str,
+    ) -> Result<(), EngineError> {
+        super::audit_model_call(
+            self.engine,
+            &self.issue,
+            Some(&self.conversation),
+            c,
+            request,
+            purpose,
+        )
+        .await
     }
 
     /// Runs the calls of one assistant message and stores one result per
@@ -592,6 +614,7 @@ impl Turn<'_> {
     async fn run_calls(
         &mut self,
         calls: &[ToolCall],
+        stored: &[ToolCall],
         sink: &mut (dyn FnMut(EngineEvent) + Send),
         cancel: &CancellationToken,
     ) -> Result<(), EngineError> {
@@ -612,16 +635,10 @@ impl Turn<'_> {
             };
             let group = &calls[i..end];
             let mut planned = Vec::with_capacity(group.len());
-            for c in group {
+            for (n, c) in group.iter().enumerate() {
                 planned.push(self.admit(c));
-                let args = tools::redaction::redact_text(
-                    self.engine.store(),
-                    Some(&self.issue),
-                    c.arguments.clone(),
-                )
-                .await
-                .map(|r| r.text)
-                .unwrap_or_default();
+                // Shown as stored: already redacted with the incident's map.
+                let args = stored.get(i + n).map_or("", |s| s.arguments.as_str());
                 sink(EngineEvent::ToolStarted {
                     call_id: c.id.clone(),
                     name: c.name.clone(),
