@@ -560,7 +560,7 @@ impl<P: ChatPlatform> Bot<P> {
                     .map(|f| f.name.as_str())
                     .unwrap_or("a shared file")
             ),
-            false => title_from(text),
+            false => tools::issue_tools::title_from_message(text),
         };
         let domain = agent::prompts::detect_domain(text);
         let category = (domain != agent::prompts::Domain::General).then(|| domain.as_str());
@@ -1046,45 +1046,15 @@ impl Progress {
 
 /// Longest incident description taken from a message (the tool's limit).
 const MAX_DESCRIPTION_CHARS: usize = 8_000;
-/// Longest title taken from a message's first line.
-const MAX_TITLE_CHARS: usize = 80;
 
 /// The first `max` characters of `text`.
 fn clip(text: &str, max: usize) -> String {
     text.chars().take(max).collect()
 }
 
-/// A title from the first line of a message, cut at a word.
-fn title_from(text: &str) -> String {
-    let first = text
-        .lines()
-        .find(|l| !l.trim().is_empty())
-        .unwrap_or("New incident")
-        .trim();
-    if first.chars().count() <= MAX_TITLE_CHARS {
-        return first.to_string();
-    }
-    let cut = clip(first, MAX_TITLE_CHARS);
-    match cut.rfind(' ') {
-        Some(p) if p > MAX_TITLE_CHARS / 2 => format!("{}…", &cut[..p]),
-        _ => format!("{cut}…"),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn titles_come_from_the_first_line_cut_at_a_word() {
-        assert_eq!(title_from("db down\nsince 9"), "db down");
-        let t = title_from(&"checkout 502s after deploy ".repeat(10));
-        assert!(
-            t.ends_with('…') && t.chars().count() <= MAX_TITLE_CHARS + 1,
-            "{t}"
-        );
-        assert!(!t.contains("  "));
-    }
 
     #[test]
     fn progress_shows_the_start_of_the_answer_and_the_activity() {

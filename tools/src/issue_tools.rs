@@ -19,6 +19,28 @@ pub(crate) const MAX_TEXT: usize = 8_000;
 const MAX_CATEGORY: usize = 64;
 const MAX_TAGS: usize = 20;
 
+/// Titles made from a first message are cut to this many characters: a
+/// line that fits a list, a chat thread header and a PDF's running title.
+const DERIVED_TITLE_CHARS: usize = 80;
+
+/// An incident title from the first message that reported it: its first
+/// non-empty line, cut at a word boundary with an ellipsis when long.
+pub fn title_from_message(text: &str) -> String {
+    let first = text
+        .lines()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("New incident")
+        .trim();
+    if first.chars().count() <= DERIVED_TITLE_CHARS {
+        return first.to_string();
+    }
+    let cut: String = first.chars().take(DERIVED_TITLE_CHARS).collect();
+    match cut.rfind(' ') {
+        Some(p) if p > DERIVED_TITLE_CHARS / 2 => format!("{}…", &cut[..p]),
+        _ => format!("{cut}…"),
+    }
+}
+
 fn tags(tool: &str, tags: &[String]) -> Result<Vec<String>, ToolError> {
     if tags.len() > MAX_TAGS {
         return Err(ToolError::invalid(
@@ -512,5 +534,23 @@ impl Tool for ResolveIssue {
 
     fn summary(out: &Resolved) -> String {
         format!("resolved incident {}", out.issue.id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn titles_come_from_the_first_line() {
+        assert_eq!(
+            title_from_message("API 502s since 14:02\nmore detail"),
+            "API 502s since 14:02"
+        );
+        let long = "The checkout service is returning intermittent 502 errors for about a third of requests since the deploy";
+        let t = title_from_message(long);
+        assert!(t.ends_with('…') && t.chars().count() <= 81, "{t}");
+        assert_eq!(title_from_message("\n\n  x "), "x");
+        assert_eq!(title_from_message(""), "New incident");
     }
 }
