@@ -154,23 +154,6 @@ fn short(id: &str) -> &str {
     id.get(..8).unwrap_or(id)
 }
 
-/// A title from the first message: its first line, cut at a word.
-fn title_from(text: &str) -> String {
-    let first = text
-        .lines()
-        .find(|l| !l.trim().is_empty())
-        .unwrap_or("New incident")
-        .trim();
-    if first.chars().count() <= 80 {
-        return first.to_string();
-    }
-    let cut: String = first.chars().take(80).collect();
-    match cut.rfind(' ') {
-        Some(p) if p > 40 => format!("{}…", &cut[..p]),
-        _ => format!("{cut}…"),
-    }
-}
-
 impl Session {
     fn require_issue(&self) -> anyhow::Result<IssueId> {
         self.issue.clone().ok_or_else(|| {
@@ -182,7 +165,7 @@ impl Session {
     async fn tool(&self, name: &str, args: Value) -> anyhow::Result<Value> {
         let r = self.engine.run_tool(self.issue.clone(), name, args).await;
         if !r.ok {
-            anyhow::bail!("{}", r.content.trim_start_matches("ERROR: "));
+            anyhow::bail!("{}", r.failure_text());
         }
         Ok(serde_json::from_str(&r.content)?)
     }
@@ -191,7 +174,7 @@ impl Session {
     async fn start_incident(&mut self, text: &str) -> anyhow::Result<()> {
         let domain = agent::prompts::detect_domain(text);
         let category = (domain != agent::prompts::Domain::General).then(|| domain.as_str());
-        let title = title_from(text);
+        let title = tools::issue_tools::title_from_message(text);
         let created = self
             .tool(
                 "create_issue",
@@ -624,7 +607,7 @@ impl Session {
             b.finish_and_clear();
         }
         if !r.ok {
-            anyhow::bail!("{}", r.content.trim_start_matches("ERROR: "));
+            anyhow::bail!("{}", r.failure_text());
         }
         let v: Value = serde_json::from_str(&r.content)?;
         let counts = v["redactions"].as_object().map(|m| {
@@ -663,22 +646,5 @@ fn expand_home(path: &str) -> String {
             .to_string_lossy()
             .into_owned(),
         _ => path.to_string(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn titles_come_from_the_first_line() {
-        assert_eq!(
-            title_from("API 502s since 14:02\nmore detail"),
-            "API 502s since 14:02"
-        );
-        let long = "The checkout service is returning intermittent 502 errors for about a third of requests since the deploy";
-        let t = title_from(long);
-        assert!(t.ends_with('…') && t.chars().count() <= 81, "{t}");
-        assert_eq!(title_from("\n\n  x "), "x");
     }
 }

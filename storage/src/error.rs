@@ -75,11 +75,46 @@ pub enum StorageError {
         source: std::io::Error,
     },
 
+    /// SQLite could not write because the disk (or the process's file-size
+    /// limit) is full. The transaction was not committed.
+    #[error(
+        "the disk holding the incident database is full ({source}); nothing of this step was saved. \
+         Free space on that disk (or raise the file-size limit), then carry on"
+    )]
+    DiskFull {
+        #[source]
+        source: rusqlite::Error,
+    },
+
+    /// The operating system failed a read or write of the database files.
+    /// The transaction was not committed.
+    #[error(
+        "the operating system reported an I/O error on the incident database ({source}); nothing of \
+         this step was saved. Check the disk (space, file-size limit, health), then carry on; \
+         `tftsr db verify` checks the database"
+    )]
+    DiskIo {
+        #[source]
+        source: rusqlite::Error,
+    },
+
     #[error("database error: {0}")]
-    Sqlite(#[from] rusqlite::Error),
+    Sqlite(rusqlite::Error),
 
     #[error("JSON error: {0}")]
     Json(#[from] serde_json::Error),
+}
+
+/// SQLite's disk failures get their own variants so that a person is told
+/// what to do about them; every other SQLite error stays as it is.
+impl From<rusqlite::Error> for StorageError {
+    fn from(error: rusqlite::Error) -> Self {
+        match error.sqlite_error_code() {
+            Some(rusqlite::ErrorCode::DiskFull) => StorageError::DiskFull { source: error },
+            Some(rusqlite::ErrorCode::SystemIoFailure) => StorageError::DiskIo { source: error },
+            _ => StorageError::Sqlite(error),
+        }
+    }
 }
 
 impl StorageError {
@@ -102,3 +137,42 @@ impl StorageError {
 }
 
 pub type Result<T, E = StorageError> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An error as SQLite reports it: the code and `sqlite3_errmsg`'s text.
+    fn failure(code: std::ffi::c_int, message: &str) -> rusqlite::Error {
+        rusqlite::Error::SqliteFailure(rusqlite::ffi::Error::new(code), Some(message.into()))
+    }
+
+    #[test]
+    fn disk_failures_say_what_to_do() {
+        let full = StorageError::from(failure(
+            rusqlite::ffi::SQLITE_FULL,
+            "database or disk is full",
+        ));
+        assert!(matches!(full, StorageError::DiskFull { .. }), "{full:?}");
+        assert_eq!(
+            full.to_string(),
+            "the disk holding the incident database is full (database or disk is full); nothing of \
+             this step was saved. Free space on that disk (or raise the file-size limit), then carry on"
+        );
+        let io = StorageError::from(failure(rusqlite::ffi::SQLITE_IOERR_WRITE, "disk I/O error"));
+        assert!(matches!(io, StorageError::DiskIo { .. }), "{io:?}");
+        assert!(io.to_string().starts_with(
+            "the operating system reported an I/O error on the incident database (disk I/O error)"
+        ));
+        assert!(matches!(
+            StorageError::from(failure(
+                rusqlite::ffi::SQLITE_CONSTRAINT,
+                "UNIQUE constraint failed"
+            )),
+            StorageError::Sqlite(_)
+        ));
+        assert!(
+            StorageError::from(failure(rusqlite::ffi::SQLITE_BUSY, "database is locked")).is_busy()
+        );
+    }
+}

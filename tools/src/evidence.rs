@@ -175,11 +175,14 @@ impl Tool for AttachLog {
                 }
                 let report = Detector::global()
                     .redact_stream(&mut hashing, &mut chunks, &mut map, options)
-                    .map_err(|e| match e {
-                        PiiError::Binary { reason, .. } => StorageError::Invalid(format!(
+                    .map_err(|e| match (chunks.failure.take(), e) {
+                        // The database failed while storing a chunk: that is the
+                        // store's failure (a full disk, say), not the log's.
+                        (Some(failure), _) => failure,
+                        (None, PiiError::Binary { reason, .. }) => StorageError::Invalid(format!(
                             "the file looks binary ({reason}), not a text log; nothing was stored"
                         )),
-                        other => StorageError::Invalid(format!("the log could not be read: {other}")),
+                        (None, other) => StorageError::Invalid(format!("the log could not be read: {other}")),
                     })?;
                 let lines = chunks.finish()?;
                 let content_hash = hex::encode(hashing.hasher.finalize());
@@ -279,6 +282,8 @@ struct ChunkWriter<'t, 'c> {
     buf: Vec<u8>,
     next_chunk: i64,
     next_line: u64,
+    /// Why storing a chunk failed: the redactor only sees an I/O error.
+    failure: Option<StorageError>,
 }
 
 impl<'t, 'c> ChunkWriter<'t, 'c> {
@@ -289,6 +294,7 @@ impl<'t, 'c> ChunkWriter<'t, 'c> {
             buf: Vec::with_capacity(CHUNK_BYTES * 2),
             next_chunk: 0,
             next_line: 1,
+            failure: None,
         }
     }
 
@@ -340,7 +346,11 @@ impl Write for ChunkWriter<'_, '_> {
                 },
             };
             let piece = self.buf[start..cut].to_vec();
-            self.store(&piece).map_err(std::io::Error::other)?;
+            if let Err(e) = self.store(&piece) {
+                let io = std::io::Error::other(e.to_string());
+                self.failure = Some(e);
+                return Err(io);
+            }
             start = cut;
         }
         self.buf.drain(..start);

@@ -48,6 +48,19 @@ pub struct ToolResult {
     pub operator_detail: Option<String>,
 }
 
+impl ToolResult {
+    /// What a person who ran the tool themselves (a slash command) should
+    /// read when it failed: the operator's detail for a failure of the
+    /// system (a full disk, say), which the model-facing text withholds;
+    /// otherwise the model's text without its `ERROR: ` mark.
+    pub fn failure_text(&self) -> &str {
+        match (&self.operator_detail, self.infrastructure) {
+            (Some(detail), true) => detail,
+            _ => self.content.trim_start_matches("ERROR: "),
+        }
+    }
+}
+
 /// A tool name must match `^[a-zA-Z0-9_-]{1,64}$`.
 pub fn valid_name(name: &str) -> bool {
     (1..=64).contains(&name.len())
