@@ -112,6 +112,10 @@ pub enum SseEvent {
     Comment(String),
     /// Raw bytes, sent as they are (no framing added).
     Raw(String),
+    /// Raw bytes that need not be UTF-8 on their own (half of a multi-byte
+    /// character, say), sent as they are; put a [`SseEvent::Delay`] between
+    /// two of them to make them arrive in separate reads.
+    RawBytes(Vec<u8>),
     /// Pause before the next step.
     Delay(Duration),
     /// Drop the connection here: no `[DONE]`, no clean end of the body.
@@ -212,6 +216,11 @@ impl SseReply {
 
     pub fn raw(self, text: &str) -> Self {
         self.event(SseEvent::Raw(text.to_owned()))
+    }
+
+    /// Bytes sent as they are, valid UTF-8 or not (see [`SseEvent::RawBytes`]).
+    pub fn raw_bytes(self, bytes: &[u8]) -> Self {
+        self.event(SseEvent::RawBytes(bytes.to_vec()))
     }
 
     pub fn delay(self, pause: Duration) -> Self {
@@ -645,6 +654,7 @@ fn delta_chunk(model: &str, delta: Value) -> Value {
 
 enum Step {
     Send(String),
+    SendBytes(Vec<u8>),
     Sleep(Duration),
     Abort,
 }
@@ -704,6 +714,7 @@ fn sse_steps(reply: &SseReply, model: &str) -> Vec<Step> {
             }
             SseEvent::Comment(text) => Step::Send(format!(": {text}{end}{end}")),
             SseEvent::Raw(text) => Step::Send(text.clone()),
+            SseEvent::RawBytes(bytes) => Step::SendBytes(bytes.clone()),
             SseEvent::Delay(pause) => Step::Sleep(*pause),
             SseEvent::Cut => {
                 steps.extend([Step::Sleep(FLUSH_BEFORE_CUT), Step::Abort]);
@@ -726,6 +737,7 @@ fn sse_response(steps: Vec<Step>) -> Response {
     let stream = futures::stream::iter(steps).then(|step| async move {
         match step {
             Step::Send(text) => Some(Ok(Bytes::from(text))),
+            Step::SendBytes(bytes) => Some(Ok(Bytes::from(bytes))),
             Step::Sleep(pause) => {
                 tokio::time::sleep(pause).await;
                 None

@@ -48,7 +48,10 @@ pub(crate) async fn audit_model_call(
     let Some(llm) = engine.llm() else {
         return Ok(());
     };
-    let redacted = request.messages.iter().any(|m| turn::has_token(m.content()));
+    let redacted = request
+        .messages
+        .iter()
+        .any(|m| turn::has_token(m.content()));
     let details = serde_json::json!({
         "conversation_id": conversation,
         "purpose": purpose,

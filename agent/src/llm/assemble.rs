@@ -294,7 +294,9 @@ impl Assembler {
     }
 
     /// The finished answer: ids minted where missing or repeated, empty
-    /// arguments made `{}`, empty slots dropped.
+    /// arguments made `{}`, a call whose name never arrived named
+    /// [`UNNAMED_CALL`] (so running it fails with a message the model can act
+    /// on, instead of the call vanishing), empty slots dropped.
     pub(crate) fn finish(self) -> Assembled {
         let mut seen = std::collections::HashSet::new();
         let tool_calls = self
@@ -313,9 +315,15 @@ impl Assembler {
                 } else {
                     slot.arguments
                 };
+                let name = if slot.name.is_empty() {
+                    tracing::warn!(%id, "the server sent a tool call without a name");
+                    UNNAMED_CALL.to_owned()
+                } else {
+                    slot.name
+                };
                 ToolCall {
                     id,
-                    name: slot.name,
+                    name,
                     arguments,
                 }
             })
@@ -331,6 +339,9 @@ impl Assembler {
         }
     }
 }
+
+/// The name given to a tool call whose name never arrived; no tool has it.
+pub const UNNAMED_CALL: &str = "unnamed_call";
 
 /// A fresh tool-call id for calls the server sent without one.
 pub(crate) fn mint_call_id() -> String {

@@ -349,17 +349,12 @@ impl LlmClient {
                 waiter.model,
             )));
         }
-        let mut reader = AnswerReader::new(known, sink, waiter.url, waiter.model);
-        let mut mode = Mode::Sniff;
-        let mut whole = Vec::new();
-        let mut decoder = SseDecoder::default();
-        let mut items = Vec::new();
-        let mut done = false;
-        while !done {
+        let mut parser = BodyParser::new(known, sink, waiter.url, waiter.model);
+        while !parser.is_done() {
             let chunk = match waiter.wait(response.chunk()).await {
-                Err(interrupt) => return Err(reader.fail(waiter.error(interrupt, ""))),
+                Err(interrupt) => return Err(parser.fail(waiter.error(interrupt, ""))),
                 Ok(Err(error)) => {
-                    return Err(reader.fail(LlmError::StreamCut {
+                    return Err(parser.fail(LlmError::StreamCut {
                         url: waiter.url.to_owned(),
                         detail: error_chain(&error),
                         partial: String::new(),
@@ -368,102 +363,9 @@ impl LlmClient {
                 Ok(Ok(None)) => break,
                 Ok(Ok(Some(chunk))) => chunk,
             };
-            if mode == Mode::Sniff {
-                let seen = [whole.as_slice(), &chunk].concat();
-                let start = seen.strip_prefix(BOM).unwrap_or(&seen);
-                mode = match start.iter().find(|b| !b.is_ascii_whitespace()) {
-                    _ if seen.len() < BOM.len() && BOM.starts_with(&seen) => Mode::Sniff,
-                    None => Mode::Sniff,
-                    Some(b'{' | b'[') => Mode::Json,
-                    Some(b'<') => Mode::Html,
-                    Some(_) => Mode::Sse,
-                };
-            }
-            match mode {
-                Mode::Sniff | Mode::Json | Mode::Html => {
-                    whole.extend_from_slice(&chunk);
-                    if whole.len() > MAX_JSON_BODY_BYTES {
-                        return Err(reader.fail(LlmError::Protocol {
-                            url: waiter.url.to_owned(),
-                            detail: format!("answer larger than {MAX_JSON_BODY_BYTES} bytes"),
-                        }));
-                    }
-                }
-                Mode::Sse => {
-                    if !whole.is_empty() {
-                        // Leading blank lines seen while sniffing.
-                        let leading = std::mem::take(&mut whole);
-                        decoder
-                            .push(&leading, &mut items)
-                            .map_err(|_| reader.fail(line_too_long(waiter.url)))?;
-                    }
-                    decoder
-                        .push(&chunk, &mut items)
-                        .map_err(|_| reader.fail(line_too_long(waiter.url)))?;
-                    done = reader.take_items(&mut items).map_err(|e| reader.fail(e))?;
-                }
-            }
+            parser.push(&chunk)?;
         }
-        match mode {
-            Mode::Sse => {
-                if !done {
-                    decoder.finish(&mut items);
-                    done = reader.take_items(&mut items).map_err(|e| reader.fail(e))?;
-                }
-                if !done && !reader.assembler.finished() {
-                    if reader.assembler.chunks() == 0 {
-                        return Err(reader.fail(LlmError::StreamCut {
-                            url: waiter.url.to_owned(),
-                            detail: "the stream ended without any answer".to_owned(),
-                            partial: String::new(),
-                        }));
-                    }
-                    tracing::warn!("stream ended without [DONE] or finish_reason; keeping it");
-                }
-            }
-            Mode::Json => {
-                let json = whole.strip_prefix(BOM).unwrap_or(&whole);
-                let value: Value = serde_json::from_slice(json).map_err(|error| {
-                    reader.fail(LlmError::Protocol {
-                        url: waiter.url.to_owned(),
-                        detail: format!(
-                            "invalid JSON ({error}): {}",
-                            excerpt(&String::from_utf8_lossy(&whole))
-                        ),
-                    })
-                })?;
-                if let Some(info) = in_band_error(&value) {
-                    return Err(reader.fail(classify_in_band(&info, waiter.url, waiter.model)));
-                }
-                reader.apply(&value);
-                if reader.assembler.chunks() == 0 {
-                    return Err(reader.fail(LlmError::Protocol {
-                        url: waiter.url.to_owned(),
-                        detail: format!(
-                            "JSON without choices: {}",
-                            excerpt(&String::from_utf8_lossy(&whole))
-                        ),
-                    }));
-                }
-            }
-            Mode::Html => {
-                return Err(reader.fail(LlmError::Protocol {
-                    url: waiter.url.to_owned(),
-                    detail: format!(
-                        "{} (is TFTSR_LLM_BASE_URL a web page or a proxy login rather than the API?)",
-                        excerpt(&String::from_utf8_lossy(&whole))
-                    ),
-                }));
-            }
-            Mode::Sniff => {
-                return Err(reader.fail(LlmError::StreamCut {
-                    url: waiter.url.to_owned(),
-                    detail: "the server answered 200 with an empty body".to_owned(),
-                    partial: String::new(),
-                }));
-            }
-        }
-        Ok(reader.finish())
+        parser.finish()
     }
 
     /// The model ids the server offers (`GET /models`), for a connection
@@ -695,6 +597,188 @@ impl Waiter<'_> {
                 partial,
             },
         }
+    }
+}
+
+/// Parses one successful (2xx) answer body from raw bytes in chunks of any
+/// size, exactly as [`LlmClient::chat`] reads it off the network, without
+/// any I/O: SSE, a whole JSON completion, or an HTML page are told apart
+/// from the first bytes. `known_tools` are the tool names offered (text-form
+/// calls are only looked for when it is non-empty); text and tool-call
+/// starts go to `sink` as they are recognised. The stream is taken to have
+/// ended normally after the last chunk.
+///
+/// Public for the wire fuzzer (`agent/fuzz`) and its stable replay test:
+/// whatever the bytes and however they are split, this returns a
+/// [`Completion`] whose tool calls have non-empty, unique ids, or an
+/// [`LlmError`]; it never panics.
+pub fn parse_answer<'c>(
+    chunks: impl IntoIterator<Item = &'c [u8]>,
+    known_tools: &[String],
+    sink: &mut (dyn FnMut(StreamEvent) + Send),
+) -> Result<Completion, LlmError> {
+    const URL: &str = "wire-parser";
+    let mut parser = BodyParser::new(known_tools, sink, URL, "");
+    for chunk in chunks {
+        if parser.is_done() {
+            break;
+        }
+        parser.push(chunk).map_err(|failure| failure.error)?;
+    }
+    parser.finish().map_err(|failure| failure.error)
+}
+
+/// Reads a 2xx answer body chunk by chunk (no I/O here: [`LlmClient`]
+/// feeds it from the network, [`parse_answer`] from memory).
+struct BodyParser<'a> {
+    reader: AnswerReader<'a>,
+    mode: Mode,
+    /// The body so far while sniffing, or all of it for JSON and HTML.
+    whole: Vec<u8>,
+    decoder: SseDecoder,
+    items: Vec<SseItem>,
+    /// `[DONE]` arrived: what follows is ignored.
+    done: bool,
+}
+
+impl<'a> BodyParser<'a> {
+    fn new(
+        known: &'a [String],
+        sink: &'a mut (dyn FnMut(StreamEvent) + Send),
+        url: &'a str,
+        model: &'a str,
+    ) -> Self {
+        Self {
+            reader: AnswerReader::new(known, sink, url, model),
+            mode: Mode::Sniff,
+            whole: Vec::new(),
+            decoder: SseDecoder::default(),
+            items: Vec::new(),
+            done: false,
+        }
+    }
+
+    fn is_done(&self) -> bool {
+        self.done
+    }
+
+    /// The attempt failed with `error` (carrying the text shown so far).
+    fn fail(&self, error: LlmError) -> AttemptFailure {
+        self.reader.fail(error)
+    }
+
+    fn push(&mut self, chunk: &[u8]) -> Result<(), AttemptFailure> {
+        let url = self.reader.url;
+        if self.mode == Mode::Sniff {
+            let seen = [self.whole.as_slice(), chunk].concat();
+            let start = seen.strip_prefix(BOM).unwrap_or(&seen);
+            self.mode = match start.iter().find(|b| !b.is_ascii_whitespace()) {
+                _ if seen.len() < BOM.len() && BOM.starts_with(&seen) => Mode::Sniff,
+                None => Mode::Sniff,
+                Some(b'{' | b'[') => Mode::Json,
+                Some(b'<') => Mode::Html,
+                Some(_) => Mode::Sse,
+            };
+        }
+        match self.mode {
+            Mode::Sniff | Mode::Json | Mode::Html => {
+                self.whole.extend_from_slice(chunk);
+                if self.whole.len() > MAX_JSON_BODY_BYTES {
+                    return Err(self.fail(LlmError::Protocol {
+                        url: url.to_owned(),
+                        detail: format!("answer larger than {MAX_JSON_BODY_BYTES} bytes"),
+                    }));
+                }
+            }
+            Mode::Sse => {
+                if !self.whole.is_empty() {
+                    // Leading blank lines seen while sniffing.
+                    let leading = std::mem::take(&mut self.whole);
+                    self.decoder
+                        .push(&leading, &mut self.items)
+                        .map_err(|_| self.reader.fail(line_too_long(url)))?;
+                }
+                self.decoder
+                    .push(chunk, &mut self.items)
+                    .map_err(|_| self.reader.fail(line_too_long(url)))?;
+                self.done = self
+                    .reader
+                    .take_items(&mut self.items)
+                    .map_err(|e| self.reader.fail(e))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The body ended (cleanly, or after `[DONE]`).
+    fn finish(mut self) -> Result<Completion, AttemptFailure> {
+        let url = self.reader.url;
+        let model = self.reader.model;
+        let reader = &mut self.reader;
+        let whole = &self.whole;
+        match self.mode {
+            Mode::Sse => {
+                let mut done = self.done;
+                if !done {
+                    self.decoder.finish(&mut self.items);
+                    done = reader
+                        .take_items(&mut self.items)
+                        .map_err(|e| reader.fail(e))?;
+                }
+                if !done && !reader.assembler.finished() {
+                    if reader.assembler.chunks() == 0 {
+                        return Err(reader.fail(LlmError::StreamCut {
+                            url: url.to_owned(),
+                            detail: "the stream ended without any answer".to_owned(),
+                            partial: String::new(),
+                        }));
+                    }
+                    tracing::warn!("stream ended without [DONE] or finish_reason; keeping it");
+                }
+            }
+            Mode::Json => {
+                let json = whole.strip_prefix(BOM).unwrap_or(whole);
+                let value: Value = serde_json::from_slice(json).map_err(|error| {
+                    reader.fail(LlmError::Protocol {
+                        url: url.to_owned(),
+                        detail: format!(
+                            "invalid JSON ({error}): {}",
+                            excerpt(&String::from_utf8_lossy(whole))
+                        ),
+                    })
+                })?;
+                if let Some(info) = in_band_error(&value) {
+                    return Err(reader.fail(classify_in_band(&info, url, model)));
+                }
+                reader.apply(&value);
+                if reader.assembler.chunks() == 0 {
+                    return Err(reader.fail(LlmError::Protocol {
+                        url: url.to_owned(),
+                        detail: format!(
+                            "JSON without choices: {}",
+                            excerpt(&String::from_utf8_lossy(whole))
+                        ),
+                    }));
+                }
+            }
+            Mode::Html => {
+                return Err(reader.fail(LlmError::Protocol {
+                    url: url.to_owned(),
+                    detail: format!(
+                        "{} (is TFTSR_LLM_BASE_URL a web page or a proxy login rather than the API?)",
+                        excerpt(&String::from_utf8_lossy(whole))
+                    ),
+                }));
+            }
+            Mode::Sniff => {
+                return Err(reader.fail(LlmError::StreamCut {
+                    url: url.to_owned(),
+                    detail: "the server answered 200 with an empty body".to_owned(),
+                    partial: String::new(),
+                }));
+            }
+        }
+        Ok(self.reader.finish())
     }
 }
 
