@@ -27,6 +27,11 @@ impl HistoryItem {
 /// Content of the result given to a call that never ran.
 pub const ABORTED: &str = "ERROR: aborted: the turn ended before this call ran; it had no effect. Call it again if it is still needed.";
 
+/// Content of the result given to a call that may have been running when the
+/// turn was cut off (the process stopped): its change may have been saved
+/// while its result was lost, so the model must not be told it had no effect.
+pub const INTERRUPTED: &str = "ERROR: aborted: the turn was cut off while this call may have been running; it may or may not have taken effect. Check the record (get_issue, get_timeline) before calling it again.";
+
 /// Drops tool messages that answer no call of the assistant message they
 /// follow (or that answer a call twice).
 pub fn drop_orphan_results(items: Vec<HistoryItem>) -> Vec<HistoryItem> {

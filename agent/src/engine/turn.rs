@@ -269,8 +269,16 @@ async fn persist_missing_results(
         .filter(|c| !answered.contains(c.id.as_str()))
         .map(|c| c.id.clone())
         .collect();
-    for id in missing {
-        let msg = WireMessage::tool(id, repair::ABORTED);
+    // Each result is stored before the next mutating call starts, so only
+    // the first unanswered call can have changed anything; the rest never
+    // ran (or only read).
+    for (n, id) in missing.into_iter().enumerate() {
+        let text = if n == 0 {
+            repair::INTERRUPTED
+        } else {
+            repair::ABORTED
+        };
+        let msg = WireMessage::tool(id, text);
         let n = tokens::count_message(model, &msg);
         persist::append(engine.store(), conversation, &msg, n).await?;
     }
