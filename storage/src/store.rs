@@ -26,9 +26,31 @@ const IDLE_READERS: usize = 4;
 type Job = Box<dyn FnOnce(&mut Connection) + Send>;
 
 struct Inner {
-    jobs: Mutex<mpsc::Sender<Job>>,
+    /// `None` once the store is being dropped.
+    jobs: Mutex<Option<mpsc::Sender<Job>>>,
     readers: Mutex<Vec<Connection>>,
     config: DbConfig,
+    writer: Option<std::thread::JoinHandle<()>>,
+}
+
+/// The last handle waits for the writer thread to finish its jobs and close
+/// its connection (which checkpoints the WAL). Without the wait the process
+/// could exit — and run the crypto library's exit handlers — while that
+/// thread is still encrypting pages.
+impl Drop for Inner {
+    fn drop(&mut self) {
+        match self.jobs.lock() {
+            Ok(mut jobs) => drop(jobs.take()),
+            Err(poisoned) => drop(poisoned.into_inner().take()),
+        }
+        if let Some(writer) = self.writer.take() {
+            // A job holding the last handle runs on the writer thread itself,
+            // which then ends on its own.
+            if writer.thread().id() != std::thread::current().id() && writer.join().is_err() {
+                tracing::warn!("the database writer thread panicked");
+            }
+        }
+    }
 }
 
 /// Cheap to clone; all clones share one writer thread and reader pool. The
@@ -59,15 +81,16 @@ impl Store {
     pub fn from_db(db: Db) -> Result<Self> {
         let (conn, config) = db.into_parts();
         let (tx, rx) = mpsc::channel::<Job>();
-        std::thread::Builder::new()
+        let writer = std::thread::Builder::new()
             .name("tftsr-db-writer".into())
             .spawn(move || writer_loop(conn, rx))
             .map_err(|e| StorageError::io(config.path.clone(), e))?;
         Ok(Self {
             inner: Arc::new(Inner {
-                jobs: Mutex::new(tx),
+                jobs: Mutex::new(Some(tx)),
                 readers: Mutex::new(Vec::new()),
                 config,
+                writer: Some(writer),
             }),
         })
     }
@@ -104,7 +127,8 @@ impl Store {
         });
         {
             let jobs = self.inner.jobs.lock().map_err(|_| StorageError::Closed)?;
-            jobs.send(job).map_err(|_| StorageError::Closed)?;
+            let sender = jobs.as_ref().ok_or(StorageError::Closed)?;
+            sender.send(job).map_err(|_| StorageError::Closed)?;
         }
         done_rx.await.map_err(|_| StorageError::Closed)?
     }

@@ -119,3 +119,39 @@ async fn a_failed_write_rolls_back_and_the_store_keeps_working() {
         .unwrap();
     assert_eq!(store.read(storage::repo::issues::count).await.unwrap(), 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dropping_the_last_handle_closes_every_connection_before_returning() {
+    for round in 0..20 {
+        let dir = tempfile::tempdir().unwrap();
+        let config = common::raw_config(dir.path());
+        let wal = config.path.with_extension("db-wal");
+        let store = Store::open(config).await.unwrap();
+        let clone = store.clone();
+        clone
+            .write(|tx| {
+                storage::repo::issues::insert(
+                    tx,
+                    &storage::repo::issues::NewIssue {
+                        title: "closing".into(),
+                        ..Default::default()
+                    },
+                )
+            })
+            .await
+            .unwrap();
+        store
+            .read(|c| Ok(storage::repo::issues::list(c, &Default::default())?.len()))
+            .await
+            .unwrap();
+        assert!(wal.exists(), "round {round}: the WAL is in use while open");
+        drop(clone);
+        drop(store);
+        // The last connection to close checkpoints the WAL and removes it;
+        // the writer thread's close must be over when the drop returns.
+        assert!(
+            !wal.exists(),
+            "round {round}: a connection is still open after the drop"
+        );
+    }
+}
