@@ -8,7 +8,7 @@ use aho_corasick::{AhoCorasick, MatchKind};
 
 use crate::map::{MapEntry, RedactionMap};
 use crate::scan::keyword::{self, KeywordState, Trigger};
-use crate::scan::{Candidates, colon, dotted, email, numeric};
+use crate::scan::{self, Candidates};
 use crate::span::{RedactedSpan, Span};
 use crate::sweep::{self, Sweeper};
 
@@ -219,12 +219,9 @@ impl Detector {
         // (a few rounds at most; it settles at once on real text).
         let mut swept = candidates.secrets.unwrap_or_default();
         for _ in 0..MAX_SETTLE_ROUNDS {
-            let late = Sweeper::build(
-                spans
-                    .iter()
-                    .map(|s| (s.kind, s.text(text)))
-                    .filter(|&(kind, value)| !swept.contains(kind, value)),
-            );
+            let late = Sweeper::build(spans.iter().map(|s| (s.kind, s.text(text))).filter(
+                |&(kind, value)| sweep::worth_sweeping(kind, value) && !swept.contains(kind, value),
+            ));
             let Some(late) = late else {
                 break;
             };
@@ -252,40 +249,45 @@ impl Detector {
         let mut out = Candidates::default();
         self.keyword_pass(text, &mut out);
         let local = Sweeper::build(out.spans.iter().map(|s| (s.kind, s.text(text))));
-        punctuation_pass(text, &mut out);
         let secrets: Vec<&Sweeper> = known
             .into_iter()
             .chain(local.as_ref())
             .filter(|s| !s.is_empty())
             .collect();
-        numeric::scan(text, &secrets, &mut out);
+        scan::word_pass(text, &secrets, &mut out);
         out.secrets = local;
         out
     }
 
     /// Seconds spent in each step of [`Detector::detect`] on `text`
-    /// (keywords, punctuation, numbers, secret sweep, resolution with the
-    /// second look), for the benchmark's breakdown, as told by `clock` (the
-    /// benchmark passes the thread's CPU time).
+    /// (keywords with the secret table, punctuation scanners, numbers with
+    /// the secret sweep, resolution, the second look), by name,
+    /// as told by `clock` (the benchmark passes the thread's CPU time).
     #[cfg(feature = "corpus")]
     #[doc(hidden)]
-    pub fn step_seconds(&self, text: &str, clock: &dyn Fn() -> f64) -> [f64; 5] {
-        let t = clock();
+    pub fn step_seconds(&self, text: &str, clock: &dyn Fn() -> f64) -> Vec<(&'static str, f64)> {
+        let mut steps = Vec::new();
+        let mut t = clock();
+        let mut lap = |name: &'static str, steps: &mut Vec<(&'static str, f64)>| {
+            let now = clock();
+            steps.push((name, now - t));
+            t = now;
+        };
         let mut out = Candidates::default();
         self.keyword_pass(text, &mut out);
         let local = Sweeper::build(out.spans.iter().map(|s| (s.kind, s.text(text))));
-        let a = clock() - t;
-        punctuation_pass(text, &mut out);
-        let b = clock() - t;
-        let c = clock() - t;
+        lap("keywords", &mut steps);
         let secrets: Vec<&Sweeper> = local.iter().collect();
-        numeric::scan(text, &secrets, &mut out);
-        let d = clock() - t;
+        scan::punctuation_pass(text, &mut out);
+        lap("punctuation", &mut steps);
+        scan::number_pass(text, &secrets, &mut out);
+        lap("words+sweep", &mut steps);
         let mut spans = resolve(out.spans);
+        lap("resolve", &mut steps);
         self.settle_neighbours(text, &mut spans, None);
+        lap("2nd look", &mut steps);
         std::hint::black_box(spans);
-        let e = clock() - t;
-        [a, b - a, c - b, d - c, e - d]
+        steps
     }
 
     fn keyword_pass(&self, text: &str, out: &mut Candidates) {
@@ -364,28 +366,6 @@ const SETTLE_REACH: usize = 40;
 /// Rounds of second looks; each round can only add spans in gaps, and in
 /// practice one round settles everything.
 const MAX_SETTLE_ROUNDS: usize = 3;
-
-/// `.`, `:` and `@` start the host, IP, MAC and e-mail detectors.
-fn punctuation_pass(text: &str, out: &mut Candidates) {
-    let b = text.as_bytes();
-    let mut resume = 0;
-    let mut colons_from = 0;
-    for i in memchr::memchr3_iter(b'.', b':', b'@', b) {
-        if i < resume {
-            continue;
-        }
-        resume = match b[i] {
-            b'.' => dotted::dotted_at(text, i, out),
-            b':' if i < colons_from => i + 1,
-            b':' => {
-                let r = colon::colon_at(text, i, out);
-                colons_from = r.colons_from;
-                r.at
-            }
-            _ => email::email_at(text, i, out),
-        };
-    }
-}
 
 /// Leftmost-longest keyword matches by plain substring search.
 fn naive_keyword_matches(

@@ -92,6 +92,9 @@ pub(crate) fn dotted_at(text: &str, dot: usize, out: &mut Candidates) -> usize {
     if word_ends && b[dot + 1..dot + 1 + label].iter().all(u8::is_ascii_digit) {
         return dot + 1 + label;
     }
+    if let Some(end) = cannot_match(b, dot) {
+        return end;
+    }
     let (run_start, run_end) = word_around(text, dot);
     if run_end - run_start > MAX_WORD {
         return run_end;
@@ -155,6 +158,47 @@ pub(crate) fn dotted_at(text: &str, dot: usize, out: &mut Candidates) -> usize {
         out.push(PiiKind::Hostname, s, e);
     }
     run_end
+}
+
+/// A quick look at the commonest dotted words (`logger.info`,
+/// `com.example.Foo.bar(Foo.java:42)`, `0.450s`): an ASCII word whose last
+/// label is neither a suffix, an octet nor four hex digits is no host, no
+/// address and no MAC, whatever comes before the dot. Returns where the
+/// word ends (as [`word_around`] would) if so, `None` if the word needs the
+/// full reading.
+#[inline]
+fn cannot_match(b: &[u8], dot: usize) -> Option<usize> {
+    let mut e = dot + 1;
+    while e < b.len() {
+        let x = b[e];
+        if CLASS[x as usize] & RUN != 0 {
+            e += 1;
+        } else if x < 0x80 {
+            break;
+        } else {
+            return None;
+        }
+        if e - dot >= MAX_WORD {
+            return None;
+        }
+    }
+    let run_end = e;
+    while e > dot + 1 && matches!(b[e - 1], b'-' | b'_' | b'.') {
+        e -= 1;
+    }
+    let from = dot + 1;
+    if e == from {
+        return None;
+    }
+    let last_start = b[from..e]
+        .iter()
+        .rposition(|&x| x == b'.')
+        .map_or(from, |p| from + p + 1);
+    let last = &b[last_start..e];
+    let octet = last.len() <= 3 && last.iter().all(u8::is_ascii_digit);
+    let hex4 = last.len() == 4 && last.iter().all(u8::is_ascii_hexdigit);
+    let suffix = tld::classify(last).is_some();
+    (!octet && !hex4 && !suffix).then_some(run_end)
 }
 
 fn is_octet(d: &[u8]) -> bool {

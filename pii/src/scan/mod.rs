@@ -17,7 +17,52 @@ pub(crate) mod tld;
 
 use crate::kind::PiiKind;
 use crate::span::Span;
-use crate::sweep::Leads;
+use crate::sweep::{self, Leads, Sweeper};
+
+/// The scanning after the keyword pass: the punctuation scanners started
+/// at each `.`, `:` and `@` ([`dotted`], [`colon`], [`email`], found by
+/// `memchr`), then one walk over the [`Blocks`] of `text` that probes for
+/// the known `secrets` ([`crate::sweep`]) and starts the number scanner at
+/// each number start ([`numeric`]).
+pub(crate) fn word_pass(text: &str, secrets: &[&Sweeper], out: &mut Candidates) {
+    punctuation_pass(text, out);
+    number_pass(text, secrets, out);
+}
+
+/// The punctuation half of [`word_pass`].
+pub(crate) fn punctuation_pass(text: &str, out: &mut Candidates) {
+    let b = text.as_bytes();
+    let mut resume = 0;
+    let mut colons_from = 0;
+    for i in memchr::memchr3_iter(b'.', b':', b'@', b) {
+        if i < resume {
+            continue;
+        }
+        resume = match b[i] {
+            b'.' => dotted::dotted_at(text, i, out),
+            b':' if i < colons_from => i + 1,
+            b':' => {
+                let r = colon::colon_at(text, i, out);
+                colons_from = r.colons_from;
+                r.at
+            }
+            _ => email::email_at(text, i, out),
+        };
+    }
+}
+
+/// The secret-sweep and number half of [`word_pass`].
+pub(crate) fn number_pass(text: &str, secrets: &[&Sweeper], out: &mut Candidates) {
+    let b = text.as_bytes();
+    let mut numbers = numeric::Numbers::default();
+    let mut swept_to = 0;
+    for block in Blocks::new(b, Leads::of(secrets)) {
+        if !secrets.is_empty() {
+            swept_to = sweep::sweep_block(b, &block, secrets, swept_to, out);
+        }
+        numbers.block(b, &block, out);
+    }
+}
 
 /// Candidates found in one text, plus whether a private-key block runs off
 /// its end (the streaming redactor must then read further before cutting).

@@ -28,9 +28,13 @@
 //!   followed by more space-separated digits may absorb them (up to 15).
 //! * MAC (dashed): six groups of two hex digits joined by `-`.
 
-use super::{Blocks, Candidates, is_word};
+use super::{Block, Candidates, is_word};
 use crate::kind::PiiKind;
-use crate::sweep::{self, Leads, Sweeper};
+#[cfg(test)]
+use {
+    super::Blocks,
+    crate::sweep::{self, Leads, Sweeper},
+};
 
 const MAX_GROUPS: usize = 8;
 const MAX_DIGITS: usize = 24;
@@ -53,21 +57,33 @@ impl Group {
 
 /// Scan every word start of `text` for numbers and dashed MACs, and probe
 /// word starts (and, if a secret needs it, non-word bytes) for the known
-/// `secrets` (see [`crate::sweep`]). Both read the same [`Blocks`]; the
-/// two jobs are independent, so each block is swept, then scanned for
-/// numbers.
+/// `secrets` (see [`crate::sweep`]); the detector does the same in its word
+/// pass, which also starts the punctuation scanners.
+#[cfg(test)]
 pub(crate) fn scan(text: &str, secrets: &[&Sweeper], out: &mut Candidates) {
     let b = text.as_bytes();
-    let leads = Leads::of(secrets);
-    // Positions before these were already covered by a number chain or a
-    // secret (secret hits never overlap: leftmost first, as a re-read of
-    // the redacted text would find them).
-    let mut numbers_to = 0;
+    let mut numbers = Numbers::default();
     let mut swept_to = 0;
-    for block in Blocks::new(b, leads) {
+    for block in Blocks::new(b, Leads::of(secrets)) {
         if !secrets.is_empty() {
             swept_to = sweep::sweep_block(b, &block, secrets, swept_to, out);
         }
+        numbers.block(b, &block, out);
+    }
+}
+
+/// The number scanner's state across the blocks of one text.
+#[derive(Debug, Default)]
+pub(crate) struct Numbers {
+    /// Positions before this were already covered by a number chain.
+    numbers_to: usize,
+}
+
+impl Numbers {
+    /// Read the numbers and dashed MACs starting in one block (its `number`
+    /// mask).
+    #[inline]
+    pub(crate) fn block(&mut self, b: &[u8], block: &Block, out: &mut Candidates) {
         let mut events = block.number;
         while events != 0 {
             let i = block.base + events.trailing_zeros() as usize;
@@ -75,8 +91,8 @@ pub(crate) fn scan(text: &str, secrets: &[&Sweeper], out: &mut Candidates) {
             let x = b[i];
             if !is_word(x) {
                 // `+` or `(` before a digit, after a non-word byte.
-                if i >= numbers_to {
-                    numbers_to = chain(b, i, out).0;
+                if i >= self.numbers_to {
+                    self.numbers_to = chain(b, i, out).0;
                 }
                 continue;
             }
@@ -87,8 +103,8 @@ pub(crate) fn scan(text: &str, secrets: &[&Sweeper], out: &mut Candidates) {
                 && let Some(end) = dashed_mac(b, i)
             {
                 out.push(PiiKind::Mac, i, end);
-                numbers_to = numbers_to.max(end);
-            } else if i >= numbers_to && x.is_ascii_digit() && !preceded_by_number_part(b, i) {
+                self.numbers_to = self.numbers_to.max(end);
+            } else if i >= self.numbers_to && x.is_ascii_digit() && !preceded_by_number_part(b, i) {
                 let mut at = i;
                 loop {
                     let (next, more) = chain(b, at, out);
@@ -97,7 +113,7 @@ pub(crate) fn scan(text: &str, secrets: &[&Sweeper], out: &mut Candidates) {
                         break;
                     }
                 }
-                numbers_to = at;
+                self.numbers_to = at;
             }
         }
     }
