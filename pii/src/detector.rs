@@ -608,6 +608,7 @@ pub(crate) fn render(
 ) -> (String, Vec<RedactedSpan>) {
     let mut out = String::with_capacity(range.len());
     let mut redacted = Vec::with_capacity(spans.len());
+    map.reserve(spans.len());
     let mut pos = range.start;
     for s in spans {
         let original = s.text(text);

@@ -105,7 +105,7 @@ pub struct RedactionMap {
     /// (`NONE` if none): hash collisions are chained, never lost.
     same_hash: Vec<usize>,
     /// Kind and number of a token → its entry.
-    by_token: Mixed<(PiiKind, u32), usize>,
+    by_token: TokenIndex,
     /// Highest number used per kind.
     counters: Vec<u32>,
     /// The context secrets, for sweeping later texts.
@@ -134,7 +134,7 @@ impl RedactionMap {
             entries: Vec::new(),
             by_value: Mixed::default(),
             same_hash: Vec::new(),
-            by_token: Mixed::default(),
+            by_token: TokenIndex::default(),
             counters: vec![0; PiiKind::ALL.len()],
             sweeper: Sweeper::default(),
             hasher: RandomState::new(),
@@ -153,7 +153,7 @@ impl RedactionMap {
                     kind: entry.kind,
                     token: entry.token.clone(),
                 })?;
-            if let Some(&i) = map.by_token.get(&(entry.kind, n)) {
+            if let Some(i) = map.by_token.get(entry.kind, n) {
                 if map.entries[i] == entry {
                     continue;
                 }
@@ -194,8 +194,16 @@ impl RedactionMap {
         self.sweeper.add(entry.kind, &entry.original);
         let previous = self.by_value.insert(hash, i).unwrap_or(NONE);
         self.same_hash.push(previous);
-        self.by_token.insert((entry.kind, n), i);
+        self.by_token.insert(entry.kind, n, i);
         self.entries.push(entry);
+    }
+
+    /// Make room for `additional` more entries, so that a text with many
+    /// new values does not grow the indexes step by step.
+    pub(crate) fn reserve(&mut self, additional: usize) {
+        self.entries.reserve(additional);
+        self.same_hash.reserve(additional);
+        self.by_value.reserve(additional);
     }
 
     /// The token for `original` of `kind`, assigning the next number if the
@@ -235,7 +243,7 @@ impl RedactionMap {
         let (name, _) = inner.rsplit_once('_')?;
         let kind = name.parse::<PiiKind>().ok()?;
         let n = parse_token(kind, token)?;
-        self.by_token.get(&(kind, n)).map(|&i| &self.entries[i])
+        self.by_token.get(kind, n).map(|i| &self.entries[i])
     }
 
     /// All entries in the order they were assigned (or loaded).
@@ -280,6 +288,56 @@ impl RedactionMap {
     /// The sweeper for this map's context secrets.
     pub(crate) fn sweeper(&self) -> &Sweeper {
         &self.sweeper
+    }
+}
+
+/// Token (kind and number) → entry. Numbers are handed out densely from 1
+/// per kind, so they index a vector per kind; a stored map may hold a
+/// number far past the others (`[EMAIL_4000000000]`), which goes to a hash
+/// map instead of stretching the vector.
+#[derive(Debug, Clone)]
+struct TokenIndex {
+    /// Per kind, entry of number `n` at `n - 1` (`NONE` for gaps).
+    dense: Vec<Vec<usize>>,
+    sparse: Mixed<(PiiKind, u32), usize>,
+}
+
+/// How far past a kind's vector a number may lie and still extend it.
+const DENSE_SLACK: usize = 1024;
+
+impl Default for TokenIndex {
+    fn default() -> Self {
+        TokenIndex {
+            dense: vec![Vec::new(); PiiKind::ALL.len()],
+            sparse: Mixed::default(),
+        }
+    }
+}
+
+impl TokenIndex {
+    fn get(&self, kind: PiiKind, n: u32) -> Option<usize> {
+        let slot = (n as usize).checked_sub(1)?;
+        match self.dense.get(kind.index()).and_then(|v| v.get(slot)) {
+            Some(&i) if i != NONE => Some(i),
+            _ => self.sparse.get(&(kind, n)).copied(),
+        }
+    }
+
+    fn insert(&mut self, kind: PiiKind, n: u32, entry: usize) {
+        let Some(slot) = (n as usize).checked_sub(1) else {
+            return;
+        };
+        match self.dense.get_mut(kind.index()) {
+            Some(v) if slot < v.len() + DENSE_SLACK => {
+                if slot >= v.len() {
+                    v.resize(slot + 1, NONE);
+                }
+                v[slot] = entry;
+            }
+            _ => {
+                self.sparse.insert((kind, n), entry);
+            }
+        }
     }
 }
 
@@ -360,6 +418,37 @@ mod tests {
         let back: RedactionMap = serde_json::from_str(&json).unwrap();
         assert_eq!(back, m);
         assert_eq!(back.entries().len(), 3);
+    }
+
+    #[test]
+    fn far_numbers_are_looked_up_like_near_ones() {
+        let e = |original: &str, token: &str| MapEntry {
+            kind: PiiKind::Email,
+            original: original.into(),
+            token: token.into(),
+        };
+        let mut m = RedactionMap::from_entries([
+            e("a@x.com", "[EMAIL_4000000000]"),
+            e("b@x.com", "[EMAIL_3]"),
+        ])
+        .unwrap();
+        assert_eq!(
+            m.assign(PiiKind::Email, "c@x.com"),
+            ("[EMAIL_4000000001]", true)
+        );
+        for (token, original) in [
+            ("[EMAIL_4000000000]", "a@x.com"),
+            ("[EMAIL_3]", "b@x.com"),
+            ("[EMAIL_4000000001]", "c@x.com"),
+        ] {
+            assert_eq!(m.lookup(token).map(|e| e.original.as_str()), Some(original));
+        }
+        assert_eq!(m.lookup("[EMAIL_1]"), None);
+        assert_eq!(m.lookup("[EMAIL_5]"), None);
+        assert!(
+            RedactionMap::from_entries([e("a@x.com", "[EMAIL_9]"), e("b@x.com", "[EMAIL_9]")])
+                .is_err()
+        );
     }
 
     #[test]
