@@ -92,7 +92,10 @@ impl Numbers {
             if !is_word(x) {
                 // `+` or `(` before a digit, after a non-word byte.
                 if i >= self.numbers_to {
-                    self.numbers_to = chain(b, i, out).0;
+                    self.numbers_to = match short_chain_end(b, i) {
+                        Some(end) => end,
+                        None => chain(b, i, out).0,
+                    };
                 }
                 continue;
             }
@@ -105,6 +108,12 @@ impl Numbers {
                 out.push(PiiKind::Mac, i, end);
                 self.numbers_to = self.numbers_to.max(end);
             } else if i >= self.numbers_to && x.is_ascii_digit() && !preceded_by_number_part(b, i) {
+                // Most numbers are too short to be anything: read here,
+                // without recording groups.
+                if let Some(end) = short_chain_end(b, i) {
+                    self.numbers_to = end;
+                    continue;
+                }
                 let mut at = i;
                 loop {
                     let (next, more) = chain(b, at, out);
@@ -179,7 +188,7 @@ fn separator_at(b: &[u8], pos: usize, paren: bool) -> Option<(u8, usize)> {
 /// Where a chain at `i` ends if it is too short to be anything (fewer than
 /// nine digits, or eight after `+`): the common case, read without
 /// recording its groups. `None` if the chain needs a full reading.
-#[inline]
+#[inline(always)]
 fn short_chain_end(b: &[u8], i: usize) -> Option<usize> {
     let plus = b[i] == b'+';
     let mut pos = if plus { i + 1 } else { i };
