@@ -36,6 +36,12 @@ pub fn verify(
     let Some(hex_sig) = signature.trim().strip_prefix("v0=") else {
         return Err(Rejection::Signature);
     };
+    // Slack writes the MAC in lowercase hex; an upper-cased digit is not a
+    // forgery (the MAC is the same) but it is not the header Slack signed,
+    // and a request has one spelling only (found by fuzzing).
+    if hex_sig.bytes().any(|b| b.is_ascii_uppercase()) {
+        return Err(Rejection::Signature);
+    }
     let Ok(given) = hex::decode(hex_sig) else {
         return Err(Rejection::Signature);
     };
@@ -105,6 +111,11 @@ mod tests {
         );
         assert_eq!(
             verify(SECRET, Some(&ts), Some(&good[3..]), body, now),
+            Err(Rejection::Signature)
+        );
+        let upper = format!("v0={}", good[3..].to_ascii_uppercase());
+        assert_eq!(
+            verify(SECRET, Some(&ts), Some(&upper), body, now),
             Err(Rejection::Signature)
         );
         for skew in [-301, 301, 100_000] {
