@@ -13,6 +13,7 @@ use sha2::{Digest, Sha256};
 
 use crate::error::Result;
 use crate::ids::AuditId;
+use crate::repo::{execute, query_one};
 
 /// `prev_hash` of the first row of the chain.
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -83,13 +84,13 @@ fn entry_hash(prev_hash: &str, e: &AuditEntry) -> String {
 }
 
 fn last_hash(conn: &Connection) -> Result<String> {
-    let last: Option<Option<String>> = conn
-        .query_row(
-            "SELECT entry_hash FROM audit_log ORDER BY rowid DESC LIMIT 1",
-            [],
-            |r| r.get(0),
-        )
-        .optional()?;
+    let last: Option<Option<String>> = query_one(
+        conn,
+        "SELECT entry_hash FROM audit_log ORDER BY rowid DESC LIMIT 1",
+        [],
+        |r| r.get(0),
+    )
+    .optional()?;
     Ok(last.flatten().unwrap_or_else(|| GENESIS.to_string()))
 }
 
@@ -109,7 +110,8 @@ pub fn append(tx: &Transaction<'_>, new: NewAuditEntry<'_>) -> Result<AuditEntry
         entry_hash: None,
     };
     let hash = entry_hash(&prev, &entry);
-    tx.execute(
+    execute(
+        tx,
         "INSERT INTO audit_log (id, timestamp, action, entity_type, entity_id, user_id, details, prev_hash, entry_hash)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
         params![
@@ -160,7 +162,8 @@ pub(crate) fn chain_unchained_rows(tx: &Transaction<'_>) -> Result<()> {
             continue;
         }
         let hash = entry_hash(&prev, &e);
-        tx.execute(
+        execute(
+            tx,
             "UPDATE audit_log SET prev_hash = ?1, entry_hash = ?2, user_id = ?3 WHERE rowid = ?4",
             params![prev, hash, e.user_id, rowid],
         )?;

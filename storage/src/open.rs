@@ -41,6 +41,13 @@ const CIPHER_SETTINGS: &[(&str, &str)] = &[
 
 const SQLITE_MAGIC: &[u8; 16] = b"SQLite format 3\0";
 
+/// Prepared statements each connection keeps (rusqlite's default is 16).
+/// The repositories prepare their statements through the cache, and one
+/// model round alone uses about a dozen different ones (history, audit,
+/// redaction map, timeline, message append); parsing them again each time
+/// cost a few hundred microseconds per round.
+pub const STATEMENT_CACHE_CAPACITY: usize = 128;
+
 /// The key that unlocks the database.
 #[derive(Clone)]
 pub enum DbKey {
@@ -154,6 +161,7 @@ pub fn open_connection(config: &DbConfig) -> Result<Connection> {
         | OpenFlags::SQLITE_OPEN_NO_MUTEX
         | OpenFlags::SQLITE_OPEN_URI;
     let conn = Connection::open_with_flags(&config.path, flags)?;
+    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE_CAPACITY);
     // SQLCipher would print its own "hmac check failed" lines to stderr on a
     // wrong key; the error below says it better, once.
     conn.execute_batch("PRAGMA cipher_log_level = NONE;")?;

@@ -4,6 +4,7 @@
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use serde::Serialize;
 
+use super::{execute, query_one};
 use crate::error::Result;
 use crate::ids::{ConversationId, IssueId};
 
@@ -48,7 +49,8 @@ pub fn insert_thread(
     conversation: &ConversationId,
     opened_by: &str,
 ) -> Result<ChatThread> {
-    conn.execute(
+    execute(
+        conn,
         &format!(
             "INSERT INTO chat_threads ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
              ON CONFLICT(platform, channel, thread_id) DO NOTHING"
@@ -63,7 +65,8 @@ pub fn insert_thread(
             crate::time::now_text()
         ],
     )?;
-    let stored = conn.query_row(
+    let stored = query_one(
+        conn,
         &format!(
             "SELECT {COLUMNS} FROM chat_threads WHERE platform = ?1 AND channel = ?2 AND thread_id = ?3"
         ),
@@ -80,15 +83,15 @@ pub fn thread(
     channel: &str,
     thread_id: &str,
 ) -> Result<Option<ChatThread>> {
-    Ok(conn
-        .query_row(
-            &format!(
-                "SELECT {COLUMNS} FROM chat_threads WHERE platform = ?1 AND channel = ?2 AND thread_id = ?3"
-            ),
-            params![platform, channel, thread_id],
-            from_row,
-        )
-        .optional()?)
+    Ok(query_one(
+        conn,
+        &format!(
+            "SELECT {COLUMNS} FROM chat_threads WHERE platform = ?1 AND channel = ?2 AND thread_id = ?3"
+        ),
+        params![platform, channel, thread_id],
+        from_row,
+    )
+    .optional()?)
 }
 
 /// The threads of an incident, oldest first.
@@ -106,7 +109,8 @@ pub fn threads_of_issue(conn: &Connection, issue: &IssueId) -> Result<Vec<ChatTh
 /// Takes in an event key: `true` if it is new (and is now recorded),
 /// `false` if it was taken in before.
 pub fn record_event(conn: &Connection, platform: &str, event_key: &str) -> Result<bool> {
-    let inserted = conn.execute(
+    let inserted = execute(
+        conn,
         "INSERT INTO chat_events (platform, event_key, received_at) VALUES (?1, ?2, ?3)
          ON CONFLICT(platform, event_key) DO NOTHING",
         params![platform, event_key, crate::time::now_text()],
@@ -117,7 +121,8 @@ pub fn record_event(conn: &Connection, platform: &str, event_key: &str) -> Resul
 /// Forgets event keys received more than `max_age_days` ago: a platform
 /// stops redelivering long before. Returns how many were removed.
 pub fn prune_events(conn: &Connection, max_age_days: u32) -> Result<usize> {
-    Ok(conn.execute(
+    Ok(execute(
+        conn,
         "DELETE FROM chat_events WHERE received_at < datetime('now', ?1)",
         [format!("-{max_age_days} days")],
     )?)

@@ -3,7 +3,7 @@
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use serde::Serialize;
 
-use super::query_all;
+use super::{execute, query_all, query_one};
 use crate::error::{Result, StorageError};
 use crate::ids::{ConversationId, IssueId};
 
@@ -45,7 +45,8 @@ pub fn insert(
         created_at: crate::time::now_text(),
         title: title.map(str::to_string),
     };
-    conn.execute(
+    execute(
+        conn,
         &format!("INSERT INTO ai_conversations ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"),
         params![c.id, c.issue_id, c.provider, c.model, c.created_at, c.title],
     )?;
@@ -53,7 +54,8 @@ pub fn insert(
 }
 
 pub fn get(conn: &Connection, id: &ConversationId) -> Result<Conversation> {
-    conn.query_row(
+    query_one(
+        conn,
         &format!("SELECT {COLUMNS} FROM ai_conversations WHERE id = ?1"),
         [id],
         from_row,
@@ -72,7 +74,8 @@ pub fn set_model(
     provider: &str,
     model: &str,
 ) -> Result<()> {
-    conn.execute(
+    execute(
+        conn,
         "UPDATE ai_conversations SET provider = ?2, model = ?3 WHERE id = ?1",
         params![id, provider, model],
     )?;
@@ -93,13 +96,13 @@ pub fn list_for_issue(conn: &Connection, issue: &IssueId) -> Result<Vec<Conversa
 
 /// The most recent conversation of an incident, if any.
 pub fn latest_for_issue(conn: &Connection, issue: &IssueId) -> Result<Option<Conversation>> {
-    Ok(conn
-        .query_row(
-            &format!(
-                "SELECT {COLUMNS} FROM ai_conversations WHERE issue_id = ?1 ORDER BY created_at DESC, rowid DESC LIMIT 1"
-            ),
-            [issue],
-            from_row,
-        )
-        .optional()?)
+    Ok(query_one(
+        conn,
+        &format!(
+            "SELECT {COLUMNS} FROM ai_conversations WHERE issue_id = ?1 ORDER BY created_at DESC, rowid DESC LIMIT 1"
+        ),
+        [issue],
+        from_row,
+    )
+    .optional()?)
 }

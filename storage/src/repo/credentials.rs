@@ -4,6 +4,7 @@
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use serde::Serialize;
 
+use super::{execute, query_one};
 use crate::crypto::SecretBox;
 use crate::error::{Result, StorageError};
 use crate::ids::CredentialId;
@@ -51,7 +52,8 @@ pub fn store(
         created_at: crate::time::now_text(),
         expires_at: expires_at.map(str::to_string),
     };
-    conn.execute(
+    execute(
+        conn,
         &format!(
             "INSERT INTO credentials ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
              ON CONFLICT(service) DO UPDATE SET token_hash = excluded.token_hash,
@@ -75,13 +77,13 @@ pub fn store(
 
 /// The stored credential of a service, still encrypted.
 pub fn get(conn: &Connection, service: Service) -> Result<Option<Credential>> {
-    Ok(conn
-        .query_row(
-            &format!("SELECT {COLUMNS} FROM credentials WHERE service = ?1"),
-            [service],
-            from_row,
-        )
-        .optional()?)
+    Ok(query_one(
+        conn,
+        &format!("SELECT {COLUMNS} FROM credentials WHERE service = ?1"),
+        [service],
+        from_row,
+    )
+    .optional()?)
 }
 
 /// The decrypted token of a service.
@@ -93,5 +95,9 @@ pub fn token(conn: &Connection, secrets: &SecretBox, service: Service) -> Result
 }
 
 pub fn delete(conn: &Connection, service: Service) -> Result<bool> {
-    Ok(conn.execute("DELETE FROM credentials WHERE service = ?1", [service])? > 0)
+    Ok(execute(
+        conn,
+        "DELETE FROM credentials WHERE service = ?1",
+        [service],
+    )? > 0)
 }

@@ -4,7 +4,7 @@
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use serde::Serialize;
 
-use super::query_all;
+use super::{execute, query_all, query_one};
 use crate::error::{Result, StorageError};
 use crate::ids::{DocumentId, IssueId};
 use crate::model::DocType;
@@ -52,7 +52,8 @@ pub fn insert(
         created_at: now,
         updated_at: now,
     };
-    conn.execute(
+    execute(
+        conn,
         &format!("INSERT INTO documents ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"),
         params![
             d.id,
@@ -68,7 +69,8 @@ pub fn insert(
 }
 
 pub fn get(conn: &Connection, id: &DocumentId) -> Result<Document> {
-    conn.query_row(
+    query_one(
+        conn,
         &format!("SELECT {COLUMNS} FROM documents WHERE id = ?1"),
         [id],
         from_row,
@@ -86,15 +88,15 @@ pub fn find_by_type(
     issue: &IssueId,
     doc_type: DocType,
 ) -> Result<Option<Document>> {
-    Ok(conn
-        .query_row(
-            &format!(
-                "SELECT {COLUMNS} FROM documents WHERE issue_id = ?1 AND doc_type = ?2 ORDER BY updated_at DESC, rowid DESC LIMIT 1"
-            ),
-            params![issue, doc_type],
-            from_row,
-        )
-        .optional()?)
+    Ok(query_one(
+        conn,
+        &format!(
+            "SELECT {COLUMNS} FROM documents WHERE issue_id = ?1 AND doc_type = ?2 ORDER BY updated_at DESC, rowid DESC LIMIT 1"
+        ),
+        params![issue, doc_type],
+        from_row,
+    )
+    .optional()?)
 }
 
 /// Replaces the content (and title) and bumps `updated_at`.
@@ -104,7 +106,8 @@ pub fn update_content(
     title: &str,
     content_md: &str,
 ) -> Result<Document> {
-    let n = conn.execute(
+    let n = execute(
+        conn,
         "UPDATE documents SET title = ?2, content_md = ?3, updated_at = ?4 WHERE id = ?1",
         params![id, title, content_md, crate::time::now_ms()],
     )?;

@@ -3,7 +3,7 @@
 use rusqlite::{Connection, Row, params};
 use serde::Serialize;
 
-use super::query_all;
+use super::{execute, query_all};
 use crate::error::Result;
 use crate::ids::{ImageId, IssueId};
 
@@ -63,8 +63,11 @@ pub fn insert(conn: &Connection, issue: &IssueId, new: &NewImage) -> Result<Imag
         pii_warning_acknowledged: new.pii_warning_acknowledged,
         is_paste: new.is_paste,
     };
-    conn.execute(
-        &format!("INSERT INTO image_attachments ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"),
+    execute(
+        conn,
+        &format!(
+            "INSERT INTO image_attachments ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
+        ),
         params![
             img.id,
             img.issue_id,

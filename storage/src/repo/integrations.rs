@@ -3,6 +3,7 @@
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use serde::Serialize;
 
+use super::{execute, query_one};
 use crate::error::{Result, StorageError};
 use crate::ids::IntegrationId;
 use crate::model::Service;
@@ -41,7 +42,8 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<IntegrationConfig> {
 /// Stores (or replaces) the configuration of `cfg.service`; `id` and
 /// `updated_at` are assigned here.
 pub fn upsert(conn: &Connection, cfg: &IntegrationConfig) -> Result<IntegrationConfig> {
-    conn.execute(
+    execute(
+        conn,
         &format!(
             "INSERT INTO integration_config ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
              ON CONFLICT(service) DO UPDATE SET base_url = excluded.base_url, username = excluded.username,
@@ -66,11 +68,11 @@ pub fn upsert(conn: &Connection, cfg: &IntegrationConfig) -> Result<IntegrationC
 }
 
 pub fn get(conn: &Connection, service: Service) -> Result<Option<IntegrationConfig>> {
-    Ok(conn
-        .query_row(
-            &format!("SELECT {COLUMNS} FROM integration_config WHERE service = ?1"),
-            [service],
-            from_row,
-        )
-        .optional()?)
+    Ok(query_one(
+        conn,
+        &format!("SELECT {COLUMNS} FROM integration_config WHERE service = ?1"),
+        [service],
+        from_row,
+    )
+    .optional()?)
 }

@@ -3,7 +3,7 @@
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use serde::Serialize;
 
-use super::{query_all, to_i64};
+use super::{execute, query_all, query_one, to_i64};
 use crate::error::{Result, StorageError};
 use crate::ids::IssueId;
 use crate::model::{Severity, Status};
@@ -146,8 +146,11 @@ pub fn insert(conn: &Connection, new: &NewIssue) -> Result<Issue> {
         assigned_to: new.assigned_to.clone(),
         tags: new.tags.clone(),
     };
-    conn.execute(
-        &format!("INSERT INTO issues ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"),
+    execute(
+        conn,
+        &format!(
+            "INSERT INTO issues ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"
+        ),
         params![
             issue.id,
             issue.title,
@@ -168,13 +171,13 @@ pub fn insert(conn: &Connection, new: &NewIssue) -> Result<Issue> {
 
 /// The incident, or `None`.
 pub fn find(conn: &Connection, id: &IssueId) -> Result<Option<Issue>> {
-    let issue = conn
-        .query_row(
-            &format!("SELECT {COLUMNS} FROM issues WHERE id = ?1"),
-            [id],
-            from_row,
-        )
-        .optional()?;
+    let issue = query_one(
+        conn,
+        &format!("SELECT {COLUMNS} FROM issues WHERE id = ?1"),
+        [id],
+        from_row,
+    )
+    .optional()?;
     Ok(issue)
 }
 
@@ -219,7 +222,8 @@ pub fn update(conn: &Connection, id: &IssueId, u: &IssueUpdate) -> Result<Issue>
         issue.status = s;
     }
     issue.updated_at = now;
-    conn.execute(
+    execute(
+        conn,
         "UPDATE issues SET title = ?2, description = ?3, severity = ?4, status = ?5, category = ?6,
                 updated_at = ?7, resolved_at = ?8, assigned_to = ?9, tags = ?10
          WHERE id = ?1",
@@ -241,7 +245,8 @@ pub fn update(conn: &Connection, id: &IssueId, u: &IssueUpdate) -> Result<Issue>
 
 /// Bumps `updated_at` (something about the incident changed).
 pub fn touch(conn: &Connection, id: &IssueId) -> Result<()> {
-    let n = conn.execute(
+    let n = execute(
+        conn,
         "UPDATE issues SET updated_at = ?2 WHERE id = ?1",
         params![id, crate::time::now_text()],
     )?;
@@ -256,7 +261,7 @@ pub fn touch(conn: &Connection, id: &IssueId) -> Result<()> {
 
 /// Deletes an incident and, by cascade, everything that belongs to it.
 pub fn delete(conn: &Connection, id: &IssueId) -> Result<()> {
-    let n = conn.execute("DELETE FROM issues WHERE id = ?1", [id])?;
+    let n = execute(conn, "DELETE FROM issues WHERE id = ?1", [id])?;
     if n == 0 {
         return Err(StorageError::NotFound {
             entity: "issue",
@@ -359,7 +364,9 @@ pub fn detail(conn: &Connection, id: &IssueId) -> Result<IssueDetail> {
 
 /// Number of incidents.
 pub fn count(conn: &Connection) -> Result<i64> {
-    Ok(conn.query_row("SELECT count(*) FROM issues", [], |r| r.get(0))?)
+    Ok(query_one(conn, "SELECT count(*) FROM issues", [], |r| {
+        r.get(0)
+    })?)
 }
 
 #[cfg(test)]

@@ -4,7 +4,7 @@
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 
-use super::{query_all, to_i64};
+use super::{execute, query_all, query_one, to_i64};
 use crate::error::Result;
 use crate::ids::LogFileId;
 
@@ -36,7 +36,8 @@ pub fn insert_chunk(conn: &Connection, log: &LogFileId, c: &Chunk) -> Result<()>
 }
 
 pub fn set_facts(conn: &Connection, log: &LogFileId, f: &IngestFacts) -> Result<()> {
-    conn.execute(
+    execute(
+        conn,
         "INSERT INTO log_ingest (log_file_id, line_count, redacted_bytes, lossy_utf8, long_line_cuts)
          VALUES (?1, ?2, ?3, ?4, ?5)",
         params![log, f.line_count, f.redacted_bytes, i64::from(f.lossy_utf8), f.long_line_cuts],
@@ -45,20 +46,20 @@ pub fn set_facts(conn: &Connection, log: &LogFileId, f: &IngestFacts) -> Result<
 }
 
 pub fn facts(conn: &Connection, log: &LogFileId) -> Result<Option<IngestFacts>> {
-    Ok(conn
-        .query_row(
-            "SELECT line_count, redacted_bytes, lossy_utf8, long_line_cuts FROM log_ingest WHERE log_file_id = ?1",
-            [log],
-            |r| {
-                Ok(IngestFacts {
-                    line_count: r.get(0)?,
-                    redacted_bytes: r.get(1)?,
-                    lossy_utf8: r.get::<_, i64>(2)? != 0,
-                    long_line_cuts: r.get(3)?,
-                })
-            },
-        )
-        .optional()?)
+    Ok(query_one(
+        conn,
+        "SELECT line_count, redacted_bytes, lossy_utf8, long_line_cuts FROM log_ingest WHERE log_file_id = ?1",
+        [log],
+        |r| {
+            Ok(IngestFacts {
+                line_count: r.get(0)?,
+                redacted_bytes: r.get(1)?,
+                lossy_utf8: r.get::<_, i64>(2)? != 0,
+                long_line_cuts: r.get(3)?,
+            })
+        },
+    )
+    .optional()?)
 }
 
 /// The chunks holding lines `from ..= to` (1-based), in order.

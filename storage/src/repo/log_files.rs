@@ -4,7 +4,7 @@
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use serde::Serialize;
 
-use super::query_all;
+use super::{execute, query_all, query_one};
 use crate::error::{Result, StorageError};
 use crate::ids::{IssueId, LogFileId};
 
@@ -63,7 +63,8 @@ pub fn insert(conn: &Connection, new: &NewLogFile) -> Result<LogFile> {
         uploaded_at: crate::time::now_text(),
         redacted: new.redacted,
     };
-    conn.execute(
+    execute(
+        conn,
         &format!("INSERT INTO log_files ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"),
         params![
             log.id,
@@ -81,7 +82,8 @@ pub fn insert(conn: &Connection, new: &NewLogFile) -> Result<LogFile> {
 }
 
 pub fn get(conn: &Connection, id: &LogFileId) -> Result<LogFile> {
-    conn.query_row(
+    query_one(
+        conn,
         &format!("SELECT {COLUMNS} FROM log_files WHERE id = ?1"),
         [id],
         from_row,
@@ -104,7 +106,8 @@ pub fn list_for_issue(conn: &Connection, issue: &IssueId) -> Result<Vec<LogFile>
 }
 
 pub fn set_redacted(conn: &Connection, id: &LogFileId, redacted: bool) -> Result<()> {
-    conn.execute(
+    execute(
+        conn,
         "UPDATE log_files SET redacted = ?2 WHERE id = ?1",
         params![id, i64::from(redacted)],
     )?;

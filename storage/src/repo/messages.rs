@@ -4,7 +4,7 @@
 use rusqlite::{Connection, Row, params};
 use serde::Serialize;
 
-use super::{query_all, to_i64};
+use super::{execute, query_all, query_one, to_i64};
 use crate::error::{Result, StorageError};
 use crate::ids::{ConversationId, MessageId};
 use crate::model::Role;
@@ -71,7 +71,8 @@ pub fn append(conn: &Connection, conversation: &ConversationId, m: &NewMessage) 
             "only assistant messages carry tool calls".into(),
         ));
     }
-    let seq: i64 = conn.query_row(
+    let seq: i64 = query_one(
+        conn,
         "SELECT COALESCE(MAX(seq), 0) + 1 FROM ai_messages WHERE conversation_id = ?1",
         [conversation],
         |r| r.get(0),
@@ -87,7 +88,8 @@ pub fn append(conn: &Connection, conversation: &ConversationId, m: &NewMessage) 
         tool_calls: m.tool_calls.clone(),
         tool_call_id: m.tool_call_id.clone(),
     };
-    conn.execute(
+    execute(
+        conn,
         &format!("INSERT INTO ai_messages ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"),
         params![
             msg.id,
@@ -132,7 +134,8 @@ pub fn list_after(
 
 /// Sum of stored token counts of a conversation.
 pub fn total_tokens(conn: &Connection, conversation: &ConversationId) -> Result<i64> {
-    Ok(conn.query_row(
+    Ok(query_one(
+        conn,
         "SELECT COALESCE(SUM(token_count), 0) FROM ai_messages WHERE conversation_id = ?1",
         [conversation],
         |r| r.get(0),

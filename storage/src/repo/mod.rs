@@ -41,6 +41,27 @@ pub(crate) fn query_all<T, P: Params>(
     Ok(rows)
 }
 
+/// Runs a statement that returns no rows, through the connection's
+/// statement cache.
+pub(crate) fn execute<P: Params>(
+    conn: &Connection,
+    sql: &str,
+    params: P,
+) -> rusqlite::Result<usize> {
+    conn.prepare_cached(sql)?.execute(params)
+}
+
+/// Runs a query expected to return one row and maps it, through the
+/// connection's statement cache (`QueryReturnedNoRows` if there is none).
+pub(crate) fn query_one<T, P: Params>(
+    conn: &Connection,
+    sql: &str,
+    params: P,
+    map: impl FnOnce(&Row<'_>) -> rusqlite::Result<T>,
+) -> rusqlite::Result<T> {
+    conn.prepare_cached(sql)?.query_row(params, map)
+}
+
 /// Converts a count or length to SQLite's integer.
 pub(crate) fn to_i64(n: usize) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)

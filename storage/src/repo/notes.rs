@@ -3,7 +3,7 @@
 use rusqlite::{Connection, Row, params};
 use serde::Serialize;
 
-use super::query_all;
+use super::{execute, query_all};
 use crate::error::{Result, StorageError};
 use crate::ids::IssueId;
 use crate::model::NoteKind;
@@ -38,9 +38,16 @@ pub fn add(conn: &Connection, issue: &IssueId, kind: NoteKind, text: &str) -> Re
         text: text.trim().to_string(),
         created_at: crate::time::now_text(),
     };
-    conn.execute(
+    execute(
+        conn,
         "INSERT INTO incident_notes (id, issue_id, kind, text, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-        params![note.id, note.issue_id, note.kind, note.text, note.created_at],
+        params![
+            note.id,
+            note.issue_id,
+            note.kind,
+            note.text,
+            note.created_at
+        ],
     )?;
     Ok(note)
 }

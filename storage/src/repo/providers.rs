@@ -4,7 +4,7 @@
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use serde::Serialize;
 
-use super::query_all;
+use super::{execute, query_all, query_one};
 use crate::crypto::SecretBox;
 use crate::error::{Result, StorageError};
 use crate::ids::ProviderId;
@@ -69,7 +69,8 @@ pub fn upsert(conn: &Connection, secrets: &SecretBox, p: &NewProvider) -> Result
         .map(|k| secrets.encrypt(k))
         .transpose()?;
     let now = crate::time::now_text();
-    conn.execute(
+    execute(
+        conn,
         &format!(
             "INSERT INTO llm_providers ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)
              ON CONFLICT(name) DO UPDATE SET base_url = excluded.base_url, model = excluded.model,
@@ -85,13 +86,13 @@ pub fn upsert(conn: &Connection, secrets: &SecretBox, p: &NewProvider) -> Result
 }
 
 pub fn get(conn: &Connection, name: &str) -> Result<Option<ProviderProfile>> {
-    Ok(conn
-        .query_row(
-            &format!("SELECT {COLUMNS} FROM llm_providers WHERE name = ?1"),
-            [name],
-            from_row,
-        )
-        .optional()?)
+    Ok(query_one(
+        conn,
+        &format!("SELECT {COLUMNS} FROM llm_providers WHERE name = ?1"),
+        [name],
+        from_row,
+    )
+    .optional()?)
 }
 
 /// The decrypted API key of a profile.
@@ -112,5 +113,5 @@ pub fn list(conn: &Connection) -> Result<Vec<ProviderProfile>> {
 }
 
 pub fn delete(conn: &Connection, name: &str) -> Result<bool> {
-    Ok(conn.execute("DELETE FROM llm_providers WHERE name = ?1", [name])? > 0)
+    Ok(execute(conn, "DELETE FROM llm_providers WHERE name = ?1", [name])? > 0)
 }

@@ -3,6 +3,7 @@
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 
+use super::{execute, query_one};
 use crate::error::{Result, StorageError};
 use crate::ids::IssueId;
 
@@ -39,7 +40,8 @@ pub fn set_root_cause(
         )));
     }
     let now = crate::time::now_text();
-    conn.execute(
+    execute(
+        conn,
         "INSERT INTO root_causes (issue_id, root_cause, confidence, why_levels, created_at, updated_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?5)
          ON CONFLICT(issue_id) DO UPDATE SET root_cause = excluded.root_cause, confidence = excluded.confidence,
@@ -53,23 +55,23 @@ pub fn set_root_cause(
 }
 
 pub fn root_cause_of(conn: &Connection, issue: &IssueId) -> Result<Option<RootCause>> {
-    Ok(conn
-        .query_row(
-            "SELECT issue_id, root_cause, confidence, why_levels, created_at, updated_at FROM root_causes WHERE issue_id = ?1",
-            [issue],
-            |r| {
-                let levels: String = r.get(3)?;
-                Ok(RootCause {
-                    issue_id: r.get(0)?,
-                    root_cause: r.get(1)?,
-                    confidence: r.get(2)?,
-                    why_levels: serde_json::from_str(&levels).unwrap_or_default(),
-                    created_at: r.get(4)?,
-                    updated_at: r.get(5)?,
-                })
-            },
-        )
-        .optional()?)
+    Ok(query_one(
+        conn,
+        "SELECT issue_id, root_cause, confidence, why_levels, created_at, updated_at FROM root_causes WHERE issue_id = ?1",
+        [issue],
+        |r| {
+            let levels: String = r.get(3)?;
+            Ok(RootCause {
+                issue_id: r.get(0)?,
+                root_cause: r.get(1)?,
+                confidence: r.get(2)?,
+                why_levels: serde_json::from_str(&levels).unwrap_or_default(),
+                created_at: r.get(4)?,
+                updated_at: r.get(5)?,
+            })
+        },
+    )
+    .optional()?)
 }
 
 /// Records how an incident was resolved (replacing an earlier summary).
@@ -79,7 +81,8 @@ pub fn set_resolution(
     summary: &str,
     resolved_at: &str,
 ) -> Result<Resolution> {
-    conn.execute(
+    execute(
+        conn,
         "INSERT INTO resolutions (issue_id, summary, resolved_at) VALUES (?1, ?2, ?3)
          ON CONFLICT(issue_id) DO UPDATE SET summary = excluded.summary, resolved_at = excluded.resolved_at",
         params![issue, summary, resolved_at],
@@ -92,17 +95,17 @@ pub fn set_resolution(
 }
 
 pub fn resolution_of(conn: &Connection, issue: &IssueId) -> Result<Option<Resolution>> {
-    Ok(conn
-        .query_row(
-            "SELECT issue_id, summary, resolved_at FROM resolutions WHERE issue_id = ?1",
-            [issue],
-            |r| {
-                Ok(Resolution {
-                    issue_id: r.get(0)?,
-                    summary: r.get(1)?,
-                    resolved_at: r.get(2)?,
-                })
-            },
-        )
-        .optional()?)
+    Ok(query_one(
+        conn,
+        "SELECT issue_id, summary, resolved_at FROM resolutions WHERE issue_id = ?1",
+        [issue],
+        |r| {
+            Ok(Resolution {
+                issue_id: r.get(0)?,
+                summary: r.get(1)?,
+                resolved_at: r.get(2)?,
+            })
+        },
+    )
+    .optional()?)
 }

@@ -2,19 +2,22 @@
 
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::query_all;
+use super::{execute, query_all, query_one};
 use crate::error::Result;
 
 pub fn get(conn: &Connection, key: &str) -> Result<Option<String>> {
-    Ok(conn
-        .query_row("SELECT value FROM settings WHERE key = ?1", [key], |r| {
-            r.get(0)
-        })
-        .optional()?)
+    Ok(query_one(
+        conn,
+        "SELECT value FROM settings WHERE key = ?1",
+        [key],
+        |r| r.get(0),
+    )
+    .optional()?)
 }
 
 pub fn set(conn: &Connection, key: &str, value: &str) -> Result<()> {
-    conn.execute(
+    execute(
+        conn,
         "INSERT INTO settings (key, value, updated_at) VALUES (?1, ?2, ?3)
          ON CONFLICT(key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
         params![key, value, crate::time::now_text()],
@@ -24,7 +27,7 @@ pub fn set(conn: &Connection, key: &str, value: &str) -> Result<()> {
 
 /// Removes a setting; whether it existed.
 pub fn delete(conn: &Connection, key: &str) -> Result<bool> {
-    Ok(conn.execute("DELETE FROM settings WHERE key = ?1", [key])? > 0)
+    Ok(execute(conn, "DELETE FROM settings WHERE key = ?1", [key])? > 0)
 }
 
 /// All settings, by key.

@@ -3,7 +3,7 @@
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use serde::Serialize;
 
-use super::query_all;
+use super::{execute, query_all, query_one};
 use crate::error::{Result, StorageError};
 use crate::ids::{IssueId, StepId};
 
@@ -59,15 +59,15 @@ pub fn find_level(
     issue: &IssueId,
     level: i64,
 ) -> Result<Option<ResolutionStep>> {
-    Ok(conn
-        .query_row(
-            &format!(
-                "SELECT {COLUMNS} FROM resolution_steps WHERE issue_id = ?1 AND step_order = ?2 ORDER BY rowid DESC LIMIT 1"
-            ),
-            params![issue, level],
-            from_row,
-        )
-        .optional()?)
+    Ok(query_one(
+        conn,
+        &format!(
+            "SELECT {COLUMNS} FROM resolution_steps WHERE issue_id = ?1 AND step_order = ?2 ORDER BY rowid DESC LIMIT 1"
+        ),
+        params![issue, level],
+        from_row,
+    )
+    .optional()?)
 }
 
 /// Records a level, or revises it in place if it was recorded before (a
@@ -93,12 +93,14 @@ pub fn record_level(
             .unwrap_or_else(crate::time::now_text),
     };
     if previous.is_some() {
-        conn.execute(
+        execute(
+            conn,
             "UPDATE resolution_steps SET why_question = ?2, answer = ?3, evidence = ?4 WHERE id = ?1",
             params![step.id, step.why_question, step.answer, step.evidence],
         )?;
     } else {
-        conn.execute(
+        execute(
+            conn,
             &format!(
                 "INSERT INTO resolution_steps ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
             ),
@@ -130,7 +132,8 @@ pub fn list_for_issue(conn: &Connection, issue: &IssueId) -> Result<Vec<Resoluti
 
 /// The deepest recorded level (0 when none).
 pub fn deepest_level(conn: &Connection, issue: &IssueId) -> Result<i64> {
-    Ok(conn.query_row(
+    Ok(query_one(
+        conn,
         "SELECT COALESCE(MAX(step_order), 0) FROM resolution_steps WHERE issue_id = ?1",
         [issue],
         |r| r.get(0),

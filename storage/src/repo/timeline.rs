@@ -7,7 +7,7 @@
 use rusqlite::{Connection, Row, Transaction, params};
 use serde::Serialize;
 
-use super::query_all;
+use super::{execute, query_all};
 use crate::audit::{self, NewAuditEntry};
 use crate::error::{Result, StorageError};
 use crate::ids::{IssueId, TimelineEventId};
@@ -85,7 +85,8 @@ pub fn add_event(
         metadata: Some(metadata.clone()),
         created_at: crate::time::now_text(),
     };
-    tx.execute(
+    execute(
+        tx,
         &format!("INSERT INTO timeline_events ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"),
         params![
             event.id,
