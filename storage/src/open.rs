@@ -11,6 +11,7 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use rusqlite::config::DbConfig as SqliteDbConfig;
 use rusqlite::{Connection, OpenFlags};
 
 use crate::error::{Result, StorageError};
@@ -162,6 +163,13 @@ pub fn open_connection(config: &DbConfig) -> Result<Connection> {
         | OpenFlags::SQLITE_OPEN_URI;
     let conn = Connection::open_with_flags(&config.path, flags)?;
     conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE_CAPACITY);
+    // Query planner stability: a statement's plan never depends on the
+    // values bound to it. Without it, SQLite marks most statements with a
+    // `col = ?` term as "re-plan when rebound", and the statement cache's
+    // clearing of bindings then makes every reuse parse the SQL again. The
+    // database has no ANALYZE statistics for value-dependent plans to use,
+    // so the plans themselves do not change.
+    conn.set_db_config(SqliteDbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)?;
     // SQLCipher would print its own "hmac check failed" lines to stderr on a
     // wrong key; the error below says it better, once.
     conn.execute_batch("PRAGMA cipher_log_level = NONE;")?;

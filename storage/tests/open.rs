@@ -188,3 +188,34 @@ fn malformed_key_file_is_reported() {
     let err = DbConfig::resolve(dir.path(), None).unwrap_err();
     assert!(matches!(err, StorageError::BadKeyFile { .. }), "{err}");
 }
+
+/// Cached statements keep their compiled program when they are reused with
+/// other values. The statement cache clears the bindings of a statement
+/// returned to it; without the query planner stability guarantee SQLite
+/// marks statements like these (the next `seq` of a conversation, the
+/// history after a `seq`, an incident's redaction map) as "compile again
+/// when rebound", and every reuse parsed the SQL again.
+#[test]
+fn cached_statements_are_not_compiled_again_when_reused() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = common::open_db(dir.path());
+    for sql in [
+        "SELECT COALESCE(MAX(seq), 0) + 1 FROM ai_messages WHERE conversation_id = ?1 AND ?2 = ?2",
+        "SELECT id FROM ai_messages WHERE conversation_id = ?1 AND seq > ?2 ORDER BY seq",
+        "SELECT replacement FROM redaction_tokens WHERE issue_id = ?1 AND ?2 = ?2 ORDER BY rowid",
+    ] {
+        for n in 0..5_i64 {
+            let mut stmt = db.conn().prepare_cached(sql).unwrap();
+            let mut rows = stmt
+                .query(storage::rusqlite::params![format!("id {n}"), n])
+                .unwrap();
+            while rows.next().unwrap().is_some() {}
+            drop(rows);
+            assert_eq!(
+                stmt.get_status(storage::rusqlite::StatementStatus::RePrepare),
+                0,
+                "use {n} of {sql}"
+            );
+        }
+    }
+}
