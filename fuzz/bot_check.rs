@@ -502,7 +502,7 @@ fn shaped_payload(choose: &mut Choices<'_>, me: &str) -> Value {
         choose,
         &[Some(json!(text)), Some(json!(text)), None, Some(json!(42))],
     );
-    if choose.byte() % 3 == 0 {
+    if choose.byte().is_multiple_of(3) {
         let files: Vec<Value> = (0..choose.below(4))
             .map(|n| {
                 let mut f = Map::new();
@@ -548,7 +548,7 @@ fn shaped_payload(choose: &mut Choices<'_>, me: &str) -> Value {
                     choose,
                     &[None, s("hosted"), s("tombstone"), s("hidden_by_limit")],
                 );
-                if choose.byte() % 7 == 0 {
+                if choose.byte().is_multiple_of(7) {
                     json!("not a file")
                 } else {
                     Value::Object(f)
@@ -557,7 +557,7 @@ fn shaped_payload(choose: &mut Choices<'_>, me: &str) -> Value {
             .collect();
         ev.insert("files".to_owned(), json!(files));
     }
-    if choose.byte() % 4 == 0 {
+    if choose.byte().is_multiple_of(4) {
         // An edit carries the new message inside; the outer event is not a
         // person writing.
         ev.insert(
