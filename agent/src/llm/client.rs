@@ -16,7 +16,7 @@ use tracing::Instrument as _;
 use super::assemble::{Assembler, Piece};
 use super::config::LlmConfig;
 use super::error::{ApiErrorInfo, LlmError, classify_http, classify_in_band, excerpt};
-use super::request::{self, Body, BodyOptions};
+use super::request::{self, Body, BodyOptions, ToolsCache};
 use super::retry;
 use super::sse::{BOM, SseDecoder, SseItem};
 use super::text_tools::{self, StreamGuard};
@@ -61,6 +61,8 @@ struct Inner {
     headers: HeaderMap,
     /// Cleared for good once the server rejects `stream_options`.
     include_usage: AtomicBool,
+    /// The offered tools as JSON, serialised once for all requests.
+    tools: ToolsCache,
 }
 
 /// `base` + `/suffix`, keeping the base's query (Azure's `api-version`).
@@ -150,6 +152,7 @@ impl LlmClient {
                 headers,
                 http,
                 include_usage: AtomicBool::new(true),
+                tools: ToolsCache::default(),
                 config,
             }),
         })
@@ -307,6 +310,7 @@ impl LlmClient {
                 stream: self.inner.config.stream,
                 include_usage,
             },
+            &self.inner.tools,
         )
         .map_err(|error| LlmError::Config(format!("cannot encode the request: {error}")))
     }

@@ -1,5 +1,15 @@
 //! The request body, serialised once through async-openai's request types so
 //! that field names and shapes follow the published OpenAI schema.
+//!
+//! The `tools` array (the JSON Schemas of every offered tool, about half of
+//! a short conversation's body) is the same in every request of a client as
+//! long as the offered tools are, so it is serialised once, kept in a
+//! [`ToolsCache`] and spliced into each body where the typed serialisation
+//! puts it. The body is byte for byte what serialising the whole typed
+//! request gives (a test checks it), and its SHA-256 is taken over the
+//! exact bytes sent.
+
+use std::sync::{Arc, Mutex};
 
 use async_openai::types::chat::{
     ChatCompletionMessageToolCall, ChatCompletionMessageToolCalls, ChatCompletionNamedToolChoice,
@@ -13,7 +23,7 @@ use async_openai::types::chat::{
 };
 use sha2::{Digest, Sha256};
 
-use super::types::{ChatRequest, ToolChoice, WireMessage};
+use super::types::{ChatRequest, ToolChoice, ToolSpec, WireMessage};
 
 /// Exact bytes of one request body and their SHA-256.
 #[derive(Debug, Clone)]
@@ -109,14 +119,8 @@ fn tool_choice(choice: &ToolChoice) -> ChatCompletionToolChoiceOption {
     }
 }
 
-/// Builds the typed request.
-pub(crate) fn build(
-    model: &str,
-    request: &ChatRequest,
-    options: BodyOptions,
-) -> CreateChatCompletionRequest {
-    let tools: Vec<ChatCompletionTools> = request
-        .tools
+fn tools(specs: &[ToolSpec]) -> Vec<ChatCompletionTools> {
+    specs
         .iter()
         .map(|spec| {
             ChatCompletionTools::Function(ChatCompletionTool {
@@ -128,7 +132,22 @@ pub(crate) fn build(
                 },
             })
         })
-        .collect();
+        .collect()
+}
+
+/// Builds the typed request; with `with_tools == false` its `tools` and
+/// `tool_choice` are left out (for [`encode`] to splice in).
+fn build_typed(
+    model: &str,
+    request: &ChatRequest,
+    options: BodyOptions,
+    with_tools: bool,
+) -> CreateChatCompletionRequest {
+    let tools = if with_tools {
+        tools(&request.tools)
+    } else {
+        Vec::new()
+    };
     let (max_tokens, max_completion_tokens) = match request.max_tokens {
         Some(cap) if wants_max_completion_tokens(model) => (None, Some(cap)),
         Some(cap) => (Some(cap), None),
@@ -158,13 +177,75 @@ pub(crate) fn build(
     }
 }
 
+/// The serialised `tools` array of the tools last offered.
+struct CachedTools {
+    specs: Vec<ToolSpec>,
+    json: Vec<u8>,
+}
+
+/// The `tools` array as JSON, serialised again only when the offered tools
+/// change. One per client; shared by its concurrent calls.
+#[derive(Default)]
+pub(crate) struct ToolsCache {
+    last: Mutex<Option<Arc<CachedTools>>>,
+}
+
+impl std::fmt::Debug for ToolsCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ToolsCache").finish_non_exhaustive()
+    }
+}
+
+impl ToolsCache {
+    /// The JSON of `specs` as a `tools` array. Schema objects keep their
+    /// keys sorted (serde_json's map), so equal specs serialise to equal
+    /// bytes.
+    fn json(&self, specs: &[ToolSpec]) -> Result<Arc<CachedTools>, serde_json::Error> {
+        let last = self.last.lock().ok().and_then(|guard| guard.clone());
+        if let Some(cached) = last
+            && cached.specs == specs
+        {
+            return Ok(cached);
+        }
+        let fresh = Arc::new(CachedTools {
+            specs: specs.to_vec(),
+            json: serde_json::to_vec(&tools(specs))?,
+        });
+        if let Ok(mut guard) = self.last.lock() {
+            *guard = Some(Arc::clone(&fresh));
+        }
+        Ok(fresh)
+    }
+}
+
 /// Serialises the request once; the same bytes go out on every attempt.
+/// The tools array comes from `cache`; the bytes are those of serialising
+/// the whole typed request, in which `tools` and `tool_choice` are the last
+/// fields present.
 pub(crate) fn encode(
     model: &str,
     request: &ChatRequest,
     options: BodyOptions,
+    cache: &ToolsCache,
 ) -> Result<Body, serde_json::Error> {
-    let bytes = serde_json::to_vec(&build(model, request, options))?;
+    let mut bytes = serde_json::to_vec(&build_typed(model, request, options, false))?;
+    if !request.tools.is_empty() {
+        // `{"messages":[...],...}`: never empty, so a comma goes first.
+        if bytes.last() == Some(&b'}') && bytes.len() > 2 {
+            bytes.pop();
+            let tools = cache.json(&request.tools)?;
+            bytes.reserve(tools.json.len() + 64);
+            bytes.extend_from_slice(b",\"tools\":");
+            bytes.extend_from_slice(&tools.json);
+            if let Some(choice) = &request.tool_choice {
+                bytes.extend_from_slice(b",\"tool_choice\":");
+                serde_json::to_writer(&mut bytes, &tool_choice(choice))?;
+            }
+            bytes.push(b'}');
+        } else {
+            bytes = serde_json::to_vec(&build_typed(model, request, options, true))?;
+        }
+    }
     let sha256 = hex::encode(Sha256::digest(&bytes));
     Ok(Body {
         bytes: bytes::Bytes::from(bytes),
@@ -211,7 +292,7 @@ mod tests {
             max_tokens: Some(100),
             temperature: None,
         };
-        let body = encode("llama3.1", &request, options()).unwrap();
+        let body = encode("llama3.1", &request, options(), &ToolsCache::default()).unwrap();
         let value: serde_json::Value = serde_json::from_slice(&body.bytes).unwrap();
         assert_eq!(
             value,
@@ -254,6 +335,7 @@ mod tests {
                 stream: false,
                 include_usage: true,
             },
+            &ToolsCache::default(),
         )
         .unwrap();
         let value: serde_json::Value = serde_json::from_slice(&body.bytes).unwrap();
@@ -266,5 +348,93 @@ mod tests {
                 "stream": false
             })
         );
+    }
+
+    fn spec(name: &str, description: &str) -> ToolSpec {
+        ToolSpec {
+            name: name.into(),
+            description: description.into(),
+            parameters: json!({
+                "type": "object",
+                "properties": {"issue_id": {"type": "string", "description": "the \"id\"\n"}},
+                "required": ["issue_id"],
+            }),
+        }
+    }
+
+    /// The spliced body is exactly the serialisation of the whole typed
+    /// request, whatever fields are set, and the cache follows changes of
+    /// the offered tools.
+    #[test]
+    fn spliced_tools_give_the_bytes_of_the_whole_request() {
+        let cache = ToolsCache::default();
+        let messages = vec![
+            WireMessage::system("sys é \u{1F600}"),
+            WireMessage::user("hi \"there\"\n"),
+        ];
+        let tool_sets = [
+            vec![
+                spec("get_issue", "Get an issue"),
+                spec("get_timeline", "Timeline"),
+            ],
+            vec![spec("get_issue", "Get an issue")],
+            vec![
+                spec("get_issue", "Get an issue"),
+                spec("get_timeline", "Timeline"),
+            ],
+            Vec::new(),
+            vec![spec("get_issue", "Get an issue, changed")],
+        ];
+        let choices = [
+            None,
+            Some(ToolChoice::Auto),
+            Some(ToolChoice::None),
+            Some(ToolChoice::Required),
+            Some(ToolChoice::Function("get_issue".into())),
+        ];
+        for model in ["llama3.1", "o3-mini"] {
+            for tools in &tool_sets {
+                for choice in &choices {
+                    for (max_tokens, temperature) in [(None, None), (Some(7), Some(0.5))] {
+                        for (stream, include_usage) in [(true, true), (true, false), (false, true)]
+                        {
+                            let request = ChatRequest {
+                                messages: messages.clone(),
+                                tools: tools.clone(),
+                                tool_choice: choice.clone(),
+                                max_tokens,
+                                temperature,
+                            };
+                            let options = BodyOptions {
+                                stream,
+                                include_usage,
+                            };
+                            let whole =
+                                serde_json::to_vec(&build_typed(model, &request, options, true))
+                                    .unwrap();
+                            let body = encode(model, &request, options, &cache).unwrap();
+                            assert_eq!(
+                                String::from_utf8_lossy(&body.bytes),
+                                String::from_utf8_lossy(&whole),
+                                "{model} {tools:?} {choice:?}"
+                            );
+                            assert_eq!(body.sha256, hex::encode(Sha256::digest(&whole)));
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn the_tools_are_serialised_once_while_they_stay_the_same() {
+        let cache = ToolsCache::default();
+        let tools = vec![spec("get_issue", "Get an issue")];
+        let first = cache.json(&tools).unwrap();
+        let again = cache.json(&tools.clone()).unwrap();
+        assert!(Arc::ptr_eq(&first, &again));
+        let other = cache.json(&[spec("get_issue", "Other")]).unwrap();
+        assert!(!Arc::ptr_eq(&first, &other));
+        assert_ne!(first.json, other.json);
     }
 }
