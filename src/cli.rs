@@ -68,6 +68,11 @@ pub struct ReplArgs {
     /// Start the guided 5-Whys right away.
     #[arg(long)]
     pub guided: bool,
+    /// Approve tool changes proposed after reading logs without asking; for
+    /// automation. Without it, such a change waits for y/N (piped: the next
+    /// input line answers it).
+    #[arg(long)]
+    pub yes: bool,
 }
 
 #[derive(Debug, Args)]

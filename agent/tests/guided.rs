@@ -232,7 +232,10 @@ async fn guided_walk_with_a_model_drafts_the_rca_from_redacted_facts() {
         .turn(
             &conv,
             "Let's walk the 5-Whys.",
-            TurnOptions { guided_whys: true },
+            TurnOptions {
+                guided_whys: true,
+                ..TurnOptions::default()
+            },
             &mut sink,
             &CancellationToken::new(),
         )

@@ -722,13 +722,15 @@ impl<P: ChatPlatform> Bot<P> {
             return;
         }
         let mut prompt = text.to_string();
+        let shared_files = !attached.is_empty();
         for note in attached {
             if !prompt.is_empty() {
                 prompt.push_str("\n\n");
             }
             prompt.push_str(&note);
         }
-        self.turn(&engine, incident, &message.thread, &prompt).await;
+        self.turn(&engine, incident, &message.thread, &prompt, shared_files)
+            .await;
     }
 
     /// `whys`: starts (or resumes) the guided 5-Whys in this thread.
@@ -747,7 +749,8 @@ impl<P: ChatPlatform> Bot<P> {
             }
             Ok(WhysStarted::Guided { opening }) => {
                 lock(&self.inner.guided).insert(thread.clone());
-                self.turn(ctx.engine, incident, thread, opening).await;
+                self.turn(ctx.engine, incident, thread, opening, false)
+                    .await;
             }
             Err(e) => {
                 self.say(thread, &format!(":warning: {e:#}")).await;
@@ -834,7 +837,19 @@ impl<P: ChatPlatform> Bot<P> {
 
     /// One model turn, shown as a placeholder edited while the answer
     /// streams, then the answer in as many messages as it takes.
-    async fn turn(&self, engine: &Engine, incident: &ChatThread, thread: &ThreadKey, text: &str) {
+    ///
+    /// No one can answer a question while the turn runs, so a change the
+    /// model proposes after reading a log (or in a turn that brings a shared
+    /// file, `shared_files`) is not run: the model asks in its answer, and
+    /// the person's reply starts a new turn in which the change runs.
+    async fn turn(
+        &self,
+        engine: &Engine,
+        incident: &ChatThread,
+        thread: &ThreadKey,
+        text: &str,
+        shared_files: bool,
+    ) {
         let limits = self.inner.platform.limits();
         let placeholder = self.say(thread, &self.inner.config.placeholder).await;
         let (progress_tx, progress_rx) = watch::channel(Progress::default());
@@ -850,6 +865,9 @@ impl<P: ChatPlatform> Bot<P> {
                 progress_tx.send_modify(|p| p.activity = Some(format!("running `{name}`…")));
             }
             EngineEvent::ToolFinished { .. } => progress_tx.send_modify(|p| p.activity = None),
+            EngineEvent::ToolConfirmation { name, decision, .. } => {
+                tracing::info!(tool = %name, decision = decision.as_str(), issue = %incident.issue_id, "held change");
+            }
             EngineEvent::Retrying { delay, .. } => progress_tx.send_modify(|p| {
                 p.activity = Some(format!(
                     "the model is busy; trying again in {}s…",
@@ -865,7 +883,11 @@ impl<P: ChatPlatform> Bot<P> {
             .turn(
                 &incident.conversation_id,
                 text,
-                TurnOptions { guided_whys },
+                TurnOptions {
+                    guided_whys,
+                    untrusted_input: shared_files,
+                    confirmer: None,
+                },
                 &mut sink,
                 &self.inner.cancel_turns,
             )

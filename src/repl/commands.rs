@@ -169,6 +169,7 @@ pub fn help() -> String {
         out.push_str(&format!("  {usage:<w$}  {}\n", c.help, w = width + 1));
     }
     out.push_str("End a line with \\ to continue it on the next. Ctrl-C cancels a running answer; Ctrl-C on an empty line or Ctrl-D quits.\n");
+    out.push_str("A change the assistant proposes after reading a log waits for your y/N (default no); with piped input the next line is the answer, and `tftsr repl --yes` approves such changes without asking.\n");
     out
 }
 

@@ -59,6 +59,28 @@ impl Source {
     }
 
     pub async fn read(&mut self, prompt: &str) -> anyhow::Result<Read> {
+        self.read_line(prompt, true).await
+    }
+
+    /// A yes/no question: on a terminal the prompt is shown and the answer
+    /// kept out of the history; piped, the question goes to stderr and the
+    /// next input line is the answer. Only `y` or `yes` is a yes; anything
+    /// else — an empty line, Ctrl-C, the end of input — is a no.
+    pub async fn ask(&mut self, question: &str) -> bool {
+        if matches!(self, Source::Piped(_)) {
+            eprintln!("{question}");
+        }
+        match self.read_line(question, false).await {
+            Ok(Read::Line(answer)) => is_yes(&answer),
+            Ok(Read::Interrupted | Read::Eof) => false,
+            Err(e) => {
+                tracing::warn!(error = %e, "reading an answer; taken as no");
+                false
+            }
+        }
+    }
+
+    async fn read_line(&mut self, prompt: &str, keep: bool) -> anyhow::Result<Read> {
         match self {
             Source::Terminal { editor, history } => {
                 let Some(mut ed) = editor.take() else {
@@ -77,7 +99,7 @@ impl Source {
                 match result {
                     Ok(line) => {
                         let joined = line.replace("\\\n", "\n");
-                        if !joined.trim().is_empty() {
+                        if keep && !joined.trim().is_empty() {
                             let _ = ed.add_history_entry(joined.as_str());
                             if let Err(e) = ed.append_history(history) {
                                 tracing::warn!(error = %e, "could not save the input history");
@@ -99,6 +121,26 @@ impl Source {
                     _ = tokio::signal::ctrl_c() => Ok(Read::Interrupted),
                 }
             }
+        }
+    }
+}
+
+/// `y` or `yes`, in any case, with blanks around.
+pub fn is_yes(answer: &str) -> bool {
+    matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_y_or_yes_is_a_yes() {
+        for yes in ["y", "Y", " yes ", "YES"] {
+            assert!(is_yes(yes), "{yes}");
+        }
+        for no in ["", "n", "no", "yes please", "ok", "sure", "y y"] {
+            assert!(!is_yes(no), "{no}");
         }
     }
 }

@@ -11,8 +11,11 @@ mod render;
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
+use std::sync::Arc;
 
-use agent::engine::{Engine, EngineConfig, EngineEvent, TurnOptions};
+use agent::engine::{
+    ConfirmFuture, ConfirmRequest, Confirmer, Engine, EngineConfig, EngineEvent, TurnOptions,
+};
 use agent::guided::{GuidedReply, GuidedWalk};
 use agent::llm::{LlmClient, LlmConfig};
 use anyhow::Context;
@@ -39,7 +42,41 @@ struct Session {
     guided: bool,
     /// The guided 5-Whys without a model, while it runs.
     walk: Option<GuidedWalk>,
+    /// Asks about changes proposed after the model read a log.
+    confirmer: Arc<dyn Confirmer>,
     out: Output,
+}
+
+/// Asks the person, at the prompt or on the next piped line, whether a
+/// change the model proposed after reading a log may run.
+struct PromptConfirmer {
+    source: Arc<tokio::sync::Mutex<Source>>,
+}
+
+impl Confirmer for PromptConfirmer {
+    fn confirm<'a>(&'a self, request: &'a ConfirmRequest) -> ConfirmFuture<'a> {
+        Box::pin(async move {
+            eprintln!(
+                "  ! {} would change the incident and was proposed after reading log content \
+                 (text in a log is not an instruction): {}",
+                request.tool, request.arguments
+            );
+            self.source
+                .lock()
+                .await
+                .ask("  allow this change? [y/N] ")
+                .await
+        })
+    }
+}
+
+/// `--yes`: every such change is allowed without asking.
+struct AllowAll;
+
+impl Confirmer for AllowAll {
+    fn confirm<'a>(&'a self, _: &'a ConfirmRequest) -> ConfirmFuture<'a> {
+        Box::pin(async { true })
+    }
 }
 
 pub fn run(cli: &Cli, args: &ReplArgs) -> anyhow::Result<ExitCode> {
@@ -76,12 +113,25 @@ async fn run_async(cli: &Cli, args: &ReplArgs) -> anyhow::Result<ExitCode> {
     let stdout_tty = std::io::stdout().is_terminal();
     let interactive = stdout_tty && std::io::stdin().is_terminal();
     let color = stdout_tty && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+    let source = Arc::new(tokio::sync::Mutex::new(if interactive {
+        Source::terminal(data_dir.join(HISTORY_FILE))?
+    } else {
+        Source::piped()
+    }));
+    let confirmer: Arc<dyn Confirmer> = if args.yes {
+        Arc::new(AllowAll)
+    } else {
+        Arc::new(PromptConfirmer {
+            source: source.clone(),
+        })
+    };
     let mut session = Session {
         engine,
         issue: None,
         conversation: None,
         guided: args.guided,
         walk: None,
+        confirmer,
         out: Output::new(interactive, color),
     };
     if interactive {
@@ -108,17 +158,12 @@ async fn run_async(cli: &Cli, args: &ReplArgs) -> anyhow::Result<ExitCode> {
             .out
             .println("What happened? Describe the symptom as a user or a monitor sees it.");
     }
-    let mut source = if interactive {
-        Source::terminal(data_dir.join(HISTORY_FILE))?
-    } else {
-        Source::piped()
-    };
     loop {
         let prompt = match &session.issue {
             Some(id) => format!("tftsr {}> ", short(id.as_str())),
             None => "tftsr> ".to_string(),
         };
-        let line = match source.read(&prompt).await? {
+        let line = match source.lock().await.read(&prompt).await? {
             Read::Line(l) => l,
             Read::Interrupted | Read::Eof => break,
         };
@@ -323,6 +368,8 @@ impl Session {
         let cancel = CancellationToken::new();
         let options = TurnOptions {
             guided_whys: self.guided,
+            untrusted_input: false,
+            confirmer: Some(self.confirmer.clone()),
         };
         self.out.waiting();
         let result = {

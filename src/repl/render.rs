@@ -10,7 +10,7 @@
 use std::io::Write;
 use std::time::Duration;
 
-use agent::engine::EngineEvent;
+use agent::engine::{Confirmation, EngineEvent};
 use indicatif::{ProgressBar, ProgressStyle};
 
 const BOLD: &str = "\x1b[1m";
@@ -133,6 +133,16 @@ impl Output {
                 } else {
                     eprintln!("{line}")
                 }
+            }
+            EngineEvent::ToolConfirmation { name, decision, .. } => {
+                let line = match decision {
+                    Confirmation::Allowed => format!("  (allowed: {name} runs)"),
+                    Confirmation::Declined => format!("  (declined: {name} was not run)"),
+                    Confirmation::Unavailable => {
+                        format!("  ({name} was not run: it needs your confirmation)")
+                    }
+                };
+                self.info(&line);
             }
             EngineEvent::Retrying {
                 attempt,

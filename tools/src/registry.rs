@@ -119,6 +119,12 @@ impl Registry {
         self.find(name).map(|t| t.risk())
     }
 
+    /// Whether the tool's output carries untrusted outside content (see
+    /// [`Tool::UNTRUSTED_OUTPUT`]); false for an unknown name.
+    pub fn untrusted_output(&self, name: &str) -> bool {
+        self.find(name).is_some_and(|t| t.untrusted_output())
+    }
+
     pub fn specs(&self) -> Vec<ToolSpec> {
         self.tools
             .iter()

@@ -114,6 +114,11 @@ pub trait Tool: Send + Sync + 'static {
     /// What it does and when to use it, for the model.
     const DESCRIPTION: &'static str;
     const RISK: Risk;
+    /// The output carries outside content — lines of an attached log — that
+    /// may hold text written to steer a model ("ignore previous
+    /// instructions…"). A change the model proposes after reading such
+    /// output is held for a person's confirmation by the engine.
+    const UNTRUSTED_OUTPUT: bool = false;
     type Args: DeserializeOwned + JsonSchema + Clone + Send + 'static;
     type Output: Serialize + Send + 'static;
 
@@ -148,6 +153,7 @@ pub(crate) trait DynTool: Send + Sync {
     fn name(&self) -> &'static str;
     fn description(&self) -> &'static str;
     fn risk(&self) -> Risk;
+    fn untrusted_output(&self) -> bool;
     fn parameters(&self) -> serde_json::Value;
     fn call<'a>(
         &'a self,
@@ -167,6 +173,9 @@ impl<T: Tool> DynTool for Erased<T> {
     }
     fn risk(&self) -> Risk {
         T::RISK
+    }
+    fn untrusted_output(&self) -> bool {
+        T::UNTRUSTED_OUTPUT
     }
     fn parameters(&self) -> serde_json::Value {
         crate::schema::parameters::<T::Args>()

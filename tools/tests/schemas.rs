@@ -60,3 +60,18 @@ fn names_are_checked() {
         assert!(!tools::valid_name(bad), "{bad}");
     }
 }
+
+#[test]
+fn only_the_log_readers_return_untrusted_content() {
+    let reg = tools::incident_tools();
+    let untrusted: Vec<&str> = reg
+        .names()
+        .into_iter()
+        .filter(|n| reg.untrusted_output(n))
+        .collect();
+    assert_eq!(untrusted, vec!["read_log", "grep_log"]);
+    for name in untrusted {
+        assert_eq!(reg.risk(name), Some(tools::Risk::ReadOnly), "{name}");
+    }
+    assert!(!reg.untrusted_output("no_such_tool"));
+}

@@ -5,6 +5,8 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+use super::Confirmation;
+
 /// One thing that happened during a turn, in order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum EngineEvent {
@@ -22,6 +24,15 @@ pub enum EngineEvent {
         name: String,
         ok: bool,
         summary: String,
+    },
+    /// A change the model proposed after reading untrusted content was put
+    /// to the person (or could not be); it ran only if `decision` is
+    /// [`Confirmation::Allowed`]. Comes between the call's `ToolStarted`
+    /// and `ToolFinished`.
+    ToolConfirmation {
+        call_id: String,
+        name: String,
+        decision: Confirmation,
     },
     /// The model call failed in a way that is retried; waiting `delay`.
     Retrying {

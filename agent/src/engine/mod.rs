@@ -13,8 +13,11 @@
 //! - [`budget`]: fitting the history into the context window.
 //! - `turn.rs`: the loop itself; `persist.rs`: storing messages with counts.
 //! - [`snapshot`]: the incident as the system message shows it.
+//! - `confirm.rs`: the prompt-injection guard — changes proposed after
+//!   reading untrusted log content wait for a person's [`Confirmer`].
 
 pub mod budget;
+mod confirm;
 mod error;
 mod events;
 mod persist;
@@ -29,6 +32,7 @@ use storage::repo::conversations;
 use storage::{ConversationId, IssueId, Store};
 use tools::{Limits, Registry, ToolContext, ToolResult};
 
+pub use confirm::{ConfirmFuture, ConfirmRequest, Confirmation, Confirmer, SHOWN_ARGUMENT_CHARS};
 pub use error::EngineError;
 pub use events::{EngineEvent, TurnOutcome, TurnUsage};
 pub use persist::SUMMARY_PREFIX;
@@ -124,10 +128,28 @@ impl Default for EngineConfig {
 }
 
 /// Per-turn choices of the frontend.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Clone, Default)]
 pub struct TurnOptions {
     /// Lead the 5-Whys one level at a time (`/whys`, `--guided`).
     pub guided_whys: bool,
+    /// The turn's input is an attachment (a file shared with the message):
+    /// outside content from the start, so every change the model proposes
+    /// in this turn is held for confirmation.
+    pub untrusted_input: bool,
+    /// Asks the person whether a held change may run. `None` where no one
+    /// can answer while the turn runs (a chat thread): held changes are not
+    /// run and the model is told to ask in its answer.
+    pub confirmer: Option<Arc<dyn Confirmer>>,
+}
+
+impl std::fmt::Debug for TurnOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TurnOptions")
+            .field("guided_whys", &self.guided_whys)
+            .field("untrusted_input", &self.untrusted_input)
+            .field("confirmer", &self.confirmer.is_some())
+            .finish()
+    }
 }
 
 struct Inner {

@@ -3,6 +3,7 @@
 //! answers without calls.
 
 use std::collections::HashSet;
+use std::sync::Arc;
 use std::time::Instant;
 
 use futures::future::join_all;
@@ -13,6 +14,7 @@ use tools::{Registry, Risk};
 use tracing::Instrument;
 
 use super::budget;
+use super::confirm::{ConfirmRequest, Confirmation, Confirmer, SHOWN_ARGUMENT_CHARS};
 use super::error::EngineError;
 use super::events::{EngineEvent, TurnOutcome, TurnUsage};
 use super::persist::{self, SUMMARY_PREFIX};
@@ -100,6 +102,10 @@ struct Turn<'a> {
     started: Instant,
     /// A `record_root_cause` call succeeded this round: the RCA follows.
     root_cause_recorded: bool,
+    /// The model has been given untrusted content in this turn (see
+    /// `confirm.rs`): changes it proposes from now on are held.
+    tainted: bool,
+    confirmer: Option<Arc<dyn Confirmer>>,
 }
 
 pub(super) async fn run(
@@ -160,7 +166,7 @@ async fn run_inner(
     let user_tokens = tokens::count_message(&model, &user_msg);
     persist::append(store, conversation, &user_msg, user_tokens).await?;
 
-    let system = system_prompt(engine, &issue, &redacted.text, options).await?;
+    let system = system_prompt(engine, &issue, &redacted.text, options.guided_whys).await?;
     let history = persist::load(store, conversation).await?;
     let system_msg = WireMessage::system(system);
     let system_tokens = tokens::count_message(&model, &system_msg);
@@ -188,6 +194,8 @@ async fn run_inner(
         seen: HashSet::new(),
         started: Instant::now(),
         root_cause_recorded: false,
+        tainted: options.untrusted_input,
+        confirmer: options.confirmer,
     };
     let outcome = turn.rounds(sink, cancel).await?;
     sink(EngineEvent::TurnFinished(outcome.usage.clone()));
@@ -208,7 +216,7 @@ async fn system_prompt(
     engine: &Engine,
     issue: &IssueId,
     user_text: &str,
-    options: TurnOptions,
+    guided_whys: bool,
 ) -> Result<String, EngineError> {
     let id = issue.clone();
     let (snapshot, category, about) = engine
@@ -228,7 +236,7 @@ async fn system_prompt(
         domain,
         custom: engine.config().custom_system_prompt.as_deref(),
         incident_snapshot: Some(&snapshot),
-        guided_whys: options.guided_whys,
+        guided_whys,
     }))
 }
 
@@ -627,6 +635,9 @@ impl Turn<'_> {
         cancel: &CancellationToken,
     ) -> Result<(), EngineError> {
         let registry = self.engine.registry();
+        // What the model had been given when it wrote these calls: a read
+        // of untrusted content in this same answer did not shape them.
+        let held = self.tainted;
         let mut i = 0;
         while i < calls.len() {
             if cancel.is_cancelled() {
@@ -644,7 +655,6 @@ impl Turn<'_> {
             let group = &calls[i..end];
             let mut planned = Vec::with_capacity(group.len());
             for (n, c) in group.iter().enumerate() {
-                planned.push(self.admit(c));
                 // Shown as stored: already redacted with the incident's map.
                 let args = stored.get(i + n).map_or("", |s| s.arguments.as_str());
                 sink(EngineEvent::ToolStarted {
@@ -652,6 +662,14 @@ impl Turn<'_> {
                     name: c.name.clone(),
                     arguments: args.chars().take(160).collect(),
                 });
+                let mut refusal = self.admit(c);
+                if refusal.is_none() && held && registry.risk(&c.name) == Some(Risk::Mutating) {
+                    refusal = self.confirm(c, args, sink, cancel).await?;
+                }
+                if refusal.is_none() {
+                    self.usage.tool_calls += 1;
+                }
+                planned.push(refusal);
             }
             let ctx = self.engine.tool_context(Some(self.issue.clone()));
             let timeout = self.engine.config().tool_timeout;
@@ -686,6 +704,8 @@ impl Turn<'_> {
                     summary: r.summary.clone(),
                 });
                 self.root_cause_recorded |= r.ok && c.name == "record_root_cause";
+                // Failures count too: their text can quote the log's name.
+                self.tainted |= registry.untrusted_output(&c.name);
                 if r.infrastructure && failure.is_none() {
                     failure = Some(r.operator_detail.unwrap_or(r.summary));
                 }
@@ -702,6 +722,7 @@ impl Turn<'_> {
     }
 
     /// Whether a call may run: `Some(text)` is the refusal the model gets.
+    /// A call that runs is counted by the caller, after any confirmation.
     fn admit(&mut self, c: &ToolCall) -> Option<String> {
         let max = self.engine.config().max_tool_calls;
         if self.usage.tool_calls >= max {
@@ -719,8 +740,63 @@ impl Turn<'_> {
                     .to_string(),
             );
         }
-        self.usage.tool_calls += 1;
         None
+    }
+
+    /// A change proposed in a tainted turn: asks the confirmer, reports and
+    /// audits the decision. `Some(text)` is the refusal the model gets.
+    async fn confirm(
+        &self,
+        c: &ToolCall,
+        shown_arguments: &str,
+        sink: &mut (dyn FnMut(EngineEvent) + Send),
+        cancel: &CancellationToken,
+    ) -> Result<Option<String>, EngineError> {
+        let decision = match &self.confirmer {
+            None => Confirmation::Unavailable,
+            Some(confirmer) => {
+                let request = ConfirmRequest {
+                    call_id: c.id.clone(),
+                    tool: c.name.clone(),
+                    arguments: shown_arguments.chars().take(SHOWN_ARGUMENT_CHARS).collect(),
+                };
+                tokio::select! {
+                    allowed = confirmer.confirm(&request) => {
+                        if allowed { Confirmation::Allowed } else { Confirmation::Declined }
+                    }
+                    () = cancel.cancelled() => return Ok(Some(repair::ABORTED.to_string())),
+                }
+            }
+        };
+        tracing::info!(tool = %c.name, decision = decision.as_str(), "change proposed after untrusted content");
+        sink(EngineEvent::ToolConfirmation {
+            call_id: c.id.clone(),
+            name: c.name.clone(),
+            decision,
+        });
+        let details = serde_json::json!({
+            "conversation_id": self.conversation,
+            "tool": c.name,
+            "tool_call_id": c.id,
+            "decision": decision,
+        });
+        let (issue, actor) = (self.issue.clone(), self.engine.config().actor.clone());
+        self.engine
+            .store()
+            .write(move |tx| {
+                storage::audit::append(
+                    tx,
+                    storage::audit::NewAuditEntry {
+                        action: "tool_confirmation",
+                        entity_type: "issue",
+                        entity_id: issue.as_str(),
+                        user_id: &actor,
+                        details: Some(details),
+                    },
+                )
+            })
+            .await?;
+        Ok(decision.refusal(&c.name))
     }
 
     async fn store_result(&self, call_id: &str, content: &str) -> Result<(), EngineError> {
