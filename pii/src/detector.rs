@@ -215,7 +215,10 @@ impl Detector {
         }
         self.settle_neighbours(text, &mut spans, known);
         // Secrets that only the second look or a trimmed value produced are
-        // swept for as well; sweeping can trim values again, so repeat
+        // swept for as well; sweeping can trim values again, and what it
+        // finds can be glued to its neighbours like any span (a cut value
+        // found again in `eyJhbGci-bam.co`, which reads as a host only after
+        // the value's token), so each round ends with a second look too
         // (a few rounds at most; it settles at once on real text).
         let mut swept = candidates.secrets.unwrap_or_default();
         for _ in 0..MAX_SETTLE_ROUNDS {
@@ -235,6 +238,7 @@ impl Detector {
             }
             extra.spans.extend(spans);
             spans = resolve(extra.spans);
+            self.settle_neighbours(text, &mut spans, known);
         }
         Plan {
             spans,

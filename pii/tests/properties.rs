@@ -150,6 +150,29 @@ fn large_clusters_trim_losing_values_like_small_ones() {
     pii::invariants::check(&Detector::new(), &input).unwrap();
 }
 
+/// Found by the `redact` fuzz target: the bearer value `eyJhbGci-----BEGIN…`
+/// loses to the private key and is cut to `eyJhbGci`, and the sweep for
+/// that cut value finds it again glued to `-bam.co`. Read with the value,
+/// `eyJhbGci-bam.co` is no host name; read after the value's token,
+/// `[BEARER_TOKEN_1]-bam.co` is, so the neighbours of spans that the sweep
+/// adds must get the same second look as the others.
+#[test]
+fn swept_spans_get_a_second_look_at_their_neighbours() {
+    let input = ":Bearer eyJhbGci-----BEGIN A PRIVATE KEY----- eyJhbGci-bam.co@Q";
+    assert_eq!(
+        input.as_bytes(),
+        &include_bytes!("../fuzz/corpus/redact/s26")[..],
+        "the committed seed is this input"
+    );
+    pii::invariants::check(&Detector::new(), input).unwrap();
+    let mut map = pii::RedactionMap::new();
+    let r = Detector::global().redact(input, &mut map);
+    assert_eq!(
+        r.text,
+        ":Bearer [BEARER_TOKEN_1][PRIVATE_KEY_1] [BEARER_TOKEN_1]-[HOSTNAME_1]@Q"
+    );
+}
+
 #[test]
 fn invariants_hold_on_the_fuzz_seed_corpus() {
     let detector = Detector::new();
