@@ -48,7 +48,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use agent::engine::repair::ABORTED;
-use agent::llm::{ToolCall, WireMessage};
+use agent::llm::ToolCall;
 use serde_json::{Value, json};
 use storage::repo::{conversations, issues, messages, root_causes};
 use storage::{Db, DbConfig, IssueId, Role, TimelineEventType};
@@ -525,49 +525,9 @@ fn stored_calls(m: &messages::Message) -> Vec<ToolCall> {
 
 /// Strict order, each call answered once and in order, counts = tiktoken's.
 fn check_conversation(msgs: &[messages::Message]) {
-    let mut open: Vec<String> = Vec::new();
-    for (n, m) in msgs.iter().enumerate() {
-        assert_eq!(m.seq, n as i64 + 1, "strict order");
-        let wire = match m.role {
-            Role::System => WireMessage::system(m.content.clone()),
-            Role::User => WireMessage::user(m.content.clone()),
-            Role::Assistant => {
-                assert!(
-                    open.is_empty(),
-                    "message {} follows unanswered calls {open:?}",
-                    m.seq
-                );
-                let calls = stored_calls(m);
-                open = calls.iter().map(|c| c.id.clone()).collect();
-                WireMessage::assistant_with_tools(m.content.clone(), calls)
-            }
-            Role::Tool => {
-                let id = m.tool_call_id.clone().unwrap();
-                assert_eq!(
-                    open.first(),
-                    Some(&id),
-                    "result {} answers the next call",
-                    m.seq
-                );
-                open.remove(0);
-                WireMessage::tool(id, m.content.clone())
-            }
-        };
-        if matches!(m.role, Role::System | Role::User) {
-            assert!(
-                open.is_empty(),
-                "message {} follows unanswered calls {open:?}",
-                m.seq
-            );
-        }
-        assert_eq!(
-            m.token_count as usize,
-            agent::tokens::count_message(MODEL, &wire),
-            "token count of message {}",
-            m.seq
-        );
+    if let Err(problem) = agent::engine::check_stored(MODEL, msgs) {
+        panic!("{problem}");
     }
-    assert!(open.is_empty(), "unanswered calls at the end: {open:?}");
 }
 
 /// What the database holds about the session's incident.

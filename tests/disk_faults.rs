@@ -25,7 +25,6 @@ use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
-use serde_json::Value;
 use storage::repo::{conversations, issues, messages};
 use storage::{Db, DbConfig, IssueId, Role};
 use testkit::{MockLlm, Reply};
@@ -191,44 +190,9 @@ fn assert_clear_failure(out: &Output) -> String {
 
 /// Strict order, each call answered once in order, counts = tiktoken's.
 fn check_conversation(msgs: &[messages::Message]) {
-    let mut open: Vec<String> = Vec::new();
-    for (n, m) in msgs.iter().enumerate() {
-        assert_eq!(m.seq, n as i64 + 1, "strict order");
-        let wire = match m.role {
-            Role::System => agent::llm::WireMessage::system(m.content.clone()),
-            Role::User => agent::llm::WireMessage::user(m.content.clone()),
-            Role::Assistant => {
-                assert!(open.is_empty(), "unanswered calls {open:?}");
-                let calls: Vec<agent::llm::ToolCall> = m
-                    .tool_calls
-                    .as_ref()
-                    .and_then(Value::as_array)
-                    .into_iter()
-                    .flatten()
-                    .map(|c| agent::llm::ToolCall {
-                        id: c["id"].as_str().unwrap().into(),
-                        name: c["function"]["name"].as_str().unwrap().into(),
-                        arguments: c["function"]["arguments"].as_str().unwrap().into(),
-                    })
-                    .collect();
-                open = calls.iter().map(|c| c.id.clone()).collect();
-                agent::llm::WireMessage::assistant_with_tools(m.content.clone(), calls)
-            }
-            Role::Tool => {
-                let id = m.tool_call_id.clone().unwrap();
-                assert_eq!(open.first(), Some(&id), "results in call order");
-                open.remove(0);
-                agent::llm::WireMessage::tool(id, m.content.clone())
-            }
-        };
-        assert_eq!(
-            m.token_count as usize,
-            agent::tokens::count_message(MODEL, &wire),
-            "token count of message {}",
-            m.seq
-        );
+    if let Err(problem) = agent::engine::check_stored(MODEL, msgs) {
+        panic!("{problem}");
     }
-    assert!(open.is_empty(), "unanswered calls at the end: {open:?}");
 }
 
 fn conversation(data: &Path, issue: &IssueId) -> Vec<messages::Message> {

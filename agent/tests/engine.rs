@@ -128,63 +128,9 @@ impl Harness {
     /// The stored conversation is consistent and every count is tiktoken's.
     async fn check_db(&self) -> Vec<Message> {
         let msgs = self.messages().await;
-        let mut open: Vec<String> = Vec::new();
-        for (n, m) in msgs.iter().enumerate() {
-            assert_eq!(m.seq, n as i64 + 1, "strict order");
-            let wire = match m.role {
-                Role::System => WireMessage::system(m.content.clone()),
-                Role::User => WireMessage::user(m.content.clone()),
-                Role::Assistant => {
-                    let calls: Vec<ToolCall> = m
-                        .tool_calls
-                        .as_ref()
-                        .map(|v| {
-                            v.as_array()
-                                .unwrap()
-                                .iter()
-                                .map(|c| ToolCall {
-                                    id: c["id"].as_str().unwrap().into(),
-                                    name: c["function"]["name"].as_str().unwrap().into(),
-                                    arguments: c["function"]["arguments"].as_str().unwrap().into(),
-                                })
-                                .collect()
-                        })
-                        .unwrap_or_default();
-                    assert!(
-                        open.is_empty(),
-                        "message {} follows unanswered calls {open:?}",
-                        m.seq
-                    );
-                    open = calls.iter().map(|c| c.id.clone()).collect();
-                    WireMessage::assistant_with_tools(m.content.clone(), calls)
-                }
-                Role::Tool => {
-                    let id = m.tool_call_id.clone().unwrap();
-                    assert_eq!(
-                        open.first(),
-                        Some(&id),
-                        "result {} answers the next call in order",
-                        m.seq
-                    );
-                    open.remove(0);
-                    WireMessage::tool(id, m.content.clone())
-                }
-            };
-            if !matches!(m.role, Role::Tool | Role::Assistant) {
-                assert!(
-                    open.is_empty(),
-                    "message {} follows unanswered calls {open:?}",
-                    m.seq
-                );
-            }
-            assert_eq!(
-                m.token_count as usize,
-                agent::tokens::count_message(MODEL, &wire),
-                "token count of message {}",
-                m.seq
-            );
+        if let Err(problem) = agent::engine::check_stored(MODEL, &msgs) {
+            panic!("{problem}");
         }
-        assert!(open.is_empty(), "unanswered calls at the end: {open:?}");
         msgs
     }
 

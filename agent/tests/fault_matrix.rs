@@ -16,10 +16,10 @@
 use std::time::Duration;
 
 use agent::engine::{Engine, EngineConfig, EngineError, EngineEvent, TurnOptions, TurnOutcome};
-use agent::llm::{LlmClient, LlmConfig, LlmError, ToolCall, WireMessage};
+use agent::llm::{LlmClient, LlmConfig, LlmError, ToolCall};
 use serde_json::{Value, json};
 use storage::repo::messages::Message;
-use storage::{DbConfig, DbKey, IssueId, Role, Store};
+use storage::{DbConfig, DbKey, IssueId, Store};
 use testkit::{MockLlm, MockToolCall, Reply, SseReply, ToolCallDelta};
 use tokio_util::sync::CancellationToken;
 
@@ -503,55 +503,9 @@ fn tool_ran_ok(run: &Run) -> Result<(), String> {
 
 /// The stored conversation is consistent and every count is tiktoken's.
 fn check_db(messages: &[Message]) {
-    let mut open: Vec<String> = Vec::new();
-    for (n, m) in messages.iter().enumerate() {
-        assert_eq!(m.seq, n as i64 + 1, "strict order");
-        let wire = match m.role {
-            Role::System => WireMessage::system(m.content.clone()),
-            Role::User => WireMessage::user(m.content.clone()),
-            Role::Assistant => {
-                assert!(
-                    open.is_empty(),
-                    "message {} follows unanswered calls {open:?}",
-                    m.seq
-                );
-                let calls = stored_calls(m);
-                for c in &calls {
-                    assert!(
-                        !c.id.is_empty() && !open.contains(&c.id),
-                        "call ids: {calls:?}"
-                    );
-                    open.push(c.id.clone());
-                }
-                WireMessage::assistant_with_tools(m.content.clone(), calls)
-            }
-            Role::Tool => {
-                let id = m.tool_call_id.clone().unwrap_or_default();
-                assert_eq!(
-                    open.first(),
-                    Some(&id),
-                    "result {} answers the next call in order",
-                    m.seq
-                );
-                open.remove(0);
-                WireMessage::tool(id, m.content.clone())
-            }
-        };
-        if matches!(m.role, Role::System | Role::User) {
-            assert!(
-                open.is_empty(),
-                "message {} follows unanswered calls {open:?}",
-                m.seq
-            );
-        }
-        assert_eq!(
-            m.token_count as usize,
-            agent::tokens::count_message(MODEL, &wire),
-            "token count of message {}",
-            m.seq
-        );
+    if let Err(problem) = agent::engine::check_stored(MODEL, messages) {
+        panic!("{problem}");
     }
-    assert!(open.is_empty(), "unanswered calls at the end: {open:?}");
 }
 
 /// A port nothing listens on.

@@ -82,6 +82,72 @@ fn to_wire(m: &Message) -> WireMessage {
     }
 }
 
+/// Checks what the engine promises about a stored conversation: messages in
+/// strict `seq` order (1, 2, 3, …); an assistant message's tool calls have
+/// non-empty, unique ids and are each answered exactly once, in call order,
+/// before any other message; and every stored token count equals tiktoken's
+/// count of the stored content for `model`. The first violation is named.
+///
+/// For consistency checks after crashes, faults and tests.
+pub fn check_stored(model: &str, msgs: &[Message]) -> Result<(), String> {
+    let mut open: Vec<String> = Vec::new();
+    for (n, m) in msgs.iter().enumerate() {
+        let expected = i64::try_from(n).unwrap_or(i64::MAX).saturating_add(1);
+        if m.seq != expected {
+            return Err(format!("message {} is stored at seq {}", expected, m.seq));
+        }
+        let wire = to_wire(m);
+        match m.role {
+            Role::Tool => {
+                let id = m.tool_call_id.clone().unwrap_or_default();
+                if open.first() != Some(&id) {
+                    return Err(format!(
+                        "result {} answers {id:?}, but the next open call is {:?}",
+                        m.seq,
+                        open.first()
+                    ));
+                }
+                open.remove(0);
+            }
+            _ if !open.is_empty() => {
+                return Err(format!(
+                    "message {} follows unanswered calls {open:?}",
+                    m.seq
+                ));
+            }
+            Role::Assistant => {
+                let calls = m
+                    .tool_calls
+                    .as_ref()
+                    .map(parse_tool_calls)
+                    .unwrap_or_default();
+                for call in calls {
+                    if call.id.is_empty() || open.contains(&call.id) {
+                        return Err(format!(
+                            "message {} has an empty or repeated call id {:?}",
+                            m.seq, call.id
+                        ));
+                    }
+                    open.push(call.id);
+                }
+            }
+            Role::System | Role::User => {}
+        }
+        let counted = crate::tokens::count_message(model, &wire);
+        if usize::try_from(m.token_count).ok() != Some(counted) {
+            return Err(format!(
+                "message {} is stored with {} tokens, tiktoken counts {counted}",
+                m.seq, m.token_count
+            ));
+        }
+    }
+    if open.is_empty() {
+        Ok(())
+    } else {
+        Err(format!("unanswered calls at the end: {open:?}"))
+    }
+}
+
 /// Puts the latest stored summary in place of the messages it covers.
 pub fn cut_at_summary(items: Vec<HistoryItem>) -> Vec<HistoryItem> {
     let found = items
@@ -289,6 +355,80 @@ pub async fn append_redacted_answer(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn stored(seq: i64, msg: WireMessage) -> Message {
+        let (role, tool_calls, tool_call_id) = match &msg {
+            WireMessage::Assistant { tool_calls, .. } if !tool_calls.is_empty() => {
+                (Role::Assistant, Some(tool_calls_json(tool_calls)), None)
+            }
+            WireMessage::Assistant { .. } => (Role::Assistant, None, None),
+            WireMessage::Tool { tool_call_id, .. } => {
+                (Role::Tool, None, Some(tool_call_id.clone()))
+            }
+            WireMessage::User { .. } => (Role::User, None, None),
+            WireMessage::System { .. } => (Role::System, None, None),
+        };
+        Message {
+            id: storage::MessageId::new(),
+            conversation_id: ConversationId::new(),
+            seq,
+            role,
+            content: msg.content().to_string(),
+            token_count: crate::tokens::count_message("gpt-4o", &msg) as i64,
+            created_at: String::new(),
+            tool_calls,
+            tool_call_id,
+        }
+    }
+
+    #[test]
+    fn stored_conversations_are_checked_for_every_promise() {
+        let call = |id: &str| ToolCall {
+            id: id.into(),
+            name: "get_timeline".into(),
+            arguments: "{}".into(),
+        };
+        let good = vec![
+            stored(1, WireMessage::user("db down")),
+            stored(
+                2,
+                WireMessage::assistant_with_tools(String::new(), vec![call("a"), call("b")]),
+            ),
+            stored(3, WireMessage::tool("a", "ok")),
+            stored(4, WireMessage::tool("b", "ok")),
+            stored(5, WireMessage::assistant_with_tools("done", vec![])),
+        ];
+        assert_eq!(check_stored("gpt-4o", &good), Ok(()));
+
+        let mut gap = good.clone();
+        gap[2].seq = 4;
+        let mut swapped = good.clone();
+        swapped.swap(2, 3);
+        swapped[2].seq = 3;
+        swapped[3].seq = 4;
+        let mut miscounted = good.clone();
+        miscounted[0].token_count += 1;
+        let unanswered = good[..3].to_vec();
+        let mut interrupted = good[..3].to_vec();
+        interrupted.push(stored(4, WireMessage::user("and?")));
+        let repeated = vec![stored(
+            1,
+            WireMessage::assistant_with_tools(String::new(), vec![call("a"), call("a")]),
+        )];
+        for (name, msgs, says) in [
+            ("gap", gap, "seq"),
+            ("swapped", swapped, "next open call"),
+            ("miscounted", miscounted, "tiktoken"),
+            ("unanswered", unanswered, "unanswered calls at the end"),
+            ("interrupted", interrupted, "follows unanswered calls"),
+            ("repeated", repeated, "repeated call id"),
+        ] {
+            match check_stored("gpt-4o", &msgs) {
+                Err(problem) => assert!(problem.contains(says), "{name}: {problem}"),
+                Ok(()) => panic!("{name} passed the check"),
+            }
+        }
+    }
 
     #[test]
     fn tool_calls_round_trip_through_json() {
