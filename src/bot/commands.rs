@@ -113,7 +113,7 @@ async fn tool(ctx: &CommandContext<'_>, name: &str, args: Value) -> anyhow::Resu
         .run_tool(Some(ctx.issue.clone()), name, args)
         .await;
     if !r.ok {
-        anyhow::bail!("{}", r.content.trim_start_matches("ERROR: "));
+        anyhow::bail!("{}", r.failure_text());
     }
     Ok(serde_json::from_str(&r.content)?)
 }

@@ -575,10 +575,7 @@ impl<P: ChatPlatform> Bot<P> {
         if !created.ok {
             self.say(
                 &message.thread,
-                &format!(
-                    "I could not open an incident: {}",
-                    created.content.trim_start_matches("ERROR: ")
-                ),
+                &format!("I could not open an incident: {}", created.failure_text()),
             )
             .await;
             return;
@@ -809,7 +806,7 @@ impl<P: ChatPlatform> Bot<P> {
                 &format!(
                     "`{}` was not attached: {}",
                     file.name,
-                    result.content.trim_start_matches("ERROR: ")
+                    result.failure_text()
                 ),
             )
             .await;
