@@ -451,15 +451,12 @@ async fn pieces(store: &Store, issue: &IssueId, per_turn: usize) {
             async move {
                 store
                     .write(move |tx| {
-                        storage::audit::append(
+                        storage::audit::append_for_issue(
                             tx,
-                            storage::audit::NewAuditEntry {
-                                action: "ai_send",
-                                entity_type: "issue",
-                                entity_id: id.as_str(),
-                                user_id: "bench",
-                                details: Some(json!({"purpose": "turn", "model": MODEL})),
-                            },
+                            "bench",
+                            "ai_send",
+                            &id,
+                            json!({"purpose": "turn", "model": MODEL}),
                         )
                     })
                     .await

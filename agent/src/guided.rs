@@ -211,6 +211,19 @@ impl GuidedWalk {
         }
     }
 
+    /// A note of an answer the person may skip ("-", "skip", "unknown", …).
+    async fn optional_note(
+        &self,
+        engine: &Engine,
+        kind: NoteKind,
+        text: &str,
+    ) -> Result<(), EngineError> {
+        if skip(text) {
+            return Ok(());
+        }
+        self.note(engine, kind, text).await
+    }
+
     async fn note(&self, engine: &Engine, kind: NoteKind, text: &str) -> Result<(), EngineError> {
         let (id, text, actor) = (
             self.issue.clone(),
@@ -221,15 +234,12 @@ impl GuidedWalk {
             .store()
             .write(move |tx| {
                 notes::add(tx, &id, kind, &text)?;
-                storage::audit::append(
+                storage::audit::append_for_issue(
                     tx,
-                    storage::audit::NewAuditEntry {
-                        action: "note_added",
-                        entity_type: "issue",
-                        entity_id: id.as_str(),
-                        user_id: &actor,
-                        details: Some(json!({"kind": kind, "text": text})),
-                    },
+                    &actor,
+                    "note_added",
+                    &id,
+                    json!({"kind": kind, "text": text}),
                 )?;
                 Ok(())
             })
@@ -272,21 +282,15 @@ impl GuidedWalk {
                 Step::Started
             }
             Step::Started => {
-                if !skip(text) {
-                    self.note(engine, NoteKind::Started, text).await?;
-                }
+                self.optional_note(engine, NoteKind::Started, text).await?;
                 Step::Impact
             }
             Step::Impact => {
-                if !skip(text) {
-                    self.note(engine, NoteKind::Impact, text).await?;
-                }
+                self.optional_note(engine, NoteKind::Impact, text).await?;
                 Step::Change
             }
             Step::Change => {
-                if !skip(text) {
-                    self.note(engine, NoteKind::Change, text).await?;
-                }
+                self.optional_note(engine, NoteKind::Change, text).await?;
                 Step::WhyAnswer {
                     level: 1,
                     question: why_question(&self.last),
@@ -365,21 +369,17 @@ impl GuidedWalk {
                 }
             }
             Step::ImmediateAction => {
-                if !skip(text) {
-                    self.note(engine, NoteKind::ActionImmediate, text).await?;
-                }
+                self.optional_note(engine, NoteKind::ActionImmediate, text)
+                    .await?;
                 Step::LongTermAction
             }
             Step::LongTermAction => {
-                if !skip(text) {
-                    self.note(engine, NoteKind::ActionLongTerm, text).await?;
-                }
+                self.optional_note(engine, NoteKind::ActionLongTerm, text)
+                    .await?;
                 Step::Lesson
             }
             Step::Lesson => {
-                if !skip(text) {
-                    self.note(engine, NoteKind::Lesson, text).await?;
-                }
+                self.optional_note(engine, NoteKind::Lesson, text).await?;
                 let saved = crate::drafting::draft(
                     engine,
                     &self.issue,

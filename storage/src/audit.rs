@@ -94,6 +94,27 @@ fn last_hash(conn: &Connection) -> Result<String> {
     Ok(last.flatten().unwrap_or_else(|| GENESIS.to_string()))
 }
 
+/// Appends an audit row about incident `issue`: `actor` did `action`, with
+/// `details`. The common case of [`append`].
+pub fn append_for_issue(
+    tx: &Transaction<'_>,
+    actor: &str,
+    action: &str,
+    issue: &crate::IssueId,
+    details: serde_json::Value,
+) -> Result<AuditEntry> {
+    append(
+        tx,
+        NewAuditEntry {
+            action,
+            entity_type: "issue",
+            entity_id: issue.as_str(),
+            user_id: actor,
+            details: Some(details),
+        },
+    )
+}
+
 /// Appends a row to the chain. Takes a transaction so the read of the last
 /// hash and the insert happen under one write lock.
 pub fn append(tx: &Transaction<'_>, new: NewAuditEntry<'_>) -> Result<AuditEntry> {

@@ -57,25 +57,7 @@ fn tags(tool: &str, tags: &[String]) -> Result<Vec<String>, ToolError> {
         .collect()
 }
 
-pub(crate) fn audit(
-    tx: &storage::rusqlite::Transaction<'_>,
-    actor: &str,
-    action: &str,
-    issue: &IssueId,
-    details: serde_json::Value,
-) -> Result<(), storage::StorageError> {
-    storage::audit::append(
-        tx,
-        storage::audit::NewAuditEntry {
-            action,
-            entity_type: "issue",
-            entity_id: issue.as_str(),
-            user_id: actor,
-            details: Some(details),
-        },
-    )?;
-    Ok(())
-}
+pub(crate) use storage::audit::append_for_issue as audit;
 
 // ---------------------------------------------------------------- create_issue
 

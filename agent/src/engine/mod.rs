@@ -69,23 +69,7 @@ pub(crate) async fn audit_model_call(
         "redacted": redacted,
         "tool_calls": c.tool_calls.len(),
     });
-    let (issue, actor) = (issue.clone(), engine.config().actor.clone());
-    engine
-        .store()
-        .write(move |tx| {
-            storage::audit::append(
-                tx,
-                storage::audit::NewAuditEntry {
-                    action: "ai_send",
-                    entity_type: "issue",
-                    entity_id: issue.as_str(),
-                    user_id: &actor,
-                    details: Some(details),
-                },
-            )
-        })
-        .await?;
-    Ok(())
+    engine.audit(issue, "ai_send", details).await
 }
 
 /// Limits of one turn. Defaults are generous for a real investigation and
@@ -218,6 +202,20 @@ impl Engine {
 
     pub fn config(&self) -> &EngineConfig {
         &self.inner.config
+    }
+
+    /// One audit row about `issue`, by this engine's actor, in its own write.
+    pub(crate) async fn audit(
+        &self,
+        issue: &IssueId,
+        action: &'static str,
+        details: serde_json::Value,
+    ) -> Result<(), EngineError> {
+        let (issue, actor) = (issue.clone(), self.config().actor.clone());
+        self.store()
+            .write(move |tx| storage::audit::append_for_issue(tx, &actor, action, &issue, details))
+            .await?;
+        Ok(())
     }
 
     pub fn llm(&self) -> Option<&LlmClient> {

@@ -780,21 +780,8 @@ impl Turn<'_> {
             "tool_call_id": c.id,
             "decision": decision,
         });
-        let (issue, actor) = (self.issue.clone(), self.engine.config().actor.clone());
         self.engine
-            .store()
-            .write(move |tx| {
-                storage::audit::append(
-                    tx,
-                    storage::audit::NewAuditEntry {
-                        action: "tool_confirmation",
-                        entity_type: "issue",
-                        entity_id: issue.as_str(),
-                        user_id: &actor,
-                        details: Some(details),
-                    },
-                )
-            })
+            .audit(&self.issue, "tool_confirmation", details)
             .await?;
         Ok(decision.refusal(&c.name))
     }

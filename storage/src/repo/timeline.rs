@@ -8,7 +8,7 @@ use rusqlite::{Connection, Row, Transaction, params};
 use serde::Serialize;
 
 use super::{execute, query_all};
-use crate::audit::{self, NewAuditEntry};
+use crate::audit;
 use crate::error::{Result, StorageError};
 use crate::ids::{IssueId, TimelineEventId};
 use crate::model::TimelineEventType;
@@ -97,19 +97,16 @@ pub fn add_event(
             event.created_at
         ],
     )?;
-    audit::append(
+    audit::append_for_issue(
         tx,
-        NewAuditEntry {
-            action: event_type.as_str(),
-            entity_type: "issue",
-            entity_id: issue.as_str(),
-            user_id: actor,
-            details: Some(serde_json::json!({
-                "timeline_event_id": event.id,
-                "description": description,
-                "metadata": metadata,
-            })),
-        },
+        actor,
+        event_type.as_str(),
+        issue,
+        serde_json::json!({
+            "timeline_event_id": event.id,
+            "description": description,
+            "metadata": metadata,
+        }),
     )?;
     Ok(event)
 }
