@@ -14,7 +14,7 @@ mod bot;
 #[path = "../fuzz/bot_check.rs"]
 mod bot_check;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use bot::metrics::Rejection;
 use bot::signature::verify;
@@ -97,33 +97,15 @@ impl Rng {
 }
 
 fn corpus(target: &str) -> Vec<(String, Vec<u8>)> {
-    let dir: PathBuf = Path::new(env!("CARGO_MANIFEST_DIR"))
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("fuzz/corpus")
         .join(target);
-    let mut files: Vec<_> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("{dir:?}: {e}"))
-        .map(|entry| {
-            let path = entry.unwrap().path();
-            let name = path.file_name().unwrap().to_string_lossy().into_owned();
-            (name, std::fs::read(&path).unwrap())
-        })
-        .collect();
-    files.sort();
-    files
+    testkit::replay::corpus(&dir).unwrap_or_else(|e| panic!("{dir:?}: {e}"))
 }
 
 fn check_named(name: &str, input: &[u8], check: fn(&[u8])) {
-    let outcome = std::panic::catch_unwind(|| check(input));
-    if let Err(payload) = outcome {
-        let message = payload
-            .downcast_ref::<String>()
-            .cloned()
-            .or_else(|| payload.downcast_ref::<&str>().map(|s| (*s).to_owned()))
-            .unwrap_or_default();
-        panic!(
-            "{name} fails the check: {message}\ninput: {:?}",
-            String::from_utf8_lossy(input)
-        );
+    if let Err(failure) = testkit::replay::run_check(name, input, check) {
+        panic!("{failure}");
     }
 }
 

@@ -687,14 +687,6 @@ fn check_row(row: &Row, run: &Run, mock: &MockLlm) -> Result<(), String> {
     (row.extra)(run)
 }
 
-fn panic_text(payload: &(dyn std::any::Any + Send)) -> String {
-    payload
-        .downcast_ref::<String>()
-        .cloned()
-        .or_else(|| payload.downcast_ref::<&str>().map(|s| (*s).to_string()))
-        .unwrap_or_else(|| "a panic".into())
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_model_failure_ends_as_named_with_a_consistent_conversation() {
     let mut failures = Vec::new();
@@ -704,9 +696,10 @@ async fn every_model_failure_ends_as_named_with_a_consistent_conversation() {
         let (unreachable, idle) = (row.unreachable, row.idle_timeout);
         let outcome = tokio::spawn(run_row(script, unreachable, idle)).await;
         let verdict = match outcome {
-            Err(join) if join.is_panic() => {
-                Err(format!("panicked: {}", panic_text(&*join.into_panic())))
-            }
+            Err(join) if join.is_panic() => Err(format!(
+                "panicked: {}",
+                testkit::replay::panic_message(&*join.into_panic())
+            )),
             Err(join) => Err(format!("did not finish: {join}")),
             Ok((run, mock)) => {
                 let checked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
@@ -721,7 +714,10 @@ async fn every_model_failure_ends_as_named_with_a_consistent_conversation() {
                 report.push(format!("{:<52} {shown}", row.name));
                 match checked {
                     Ok(result) => result,
-                    Err(payload) => Err(format!("check failed: {}", panic_text(&*payload))),
+                    Err(payload) => Err(format!(
+                        "check failed: {}",
+                        testkit::replay::panic_message(&*payload)
+                    )),
                 }
             }
         };

@@ -9,7 +9,7 @@
 #[path = "../fuzz/wire_check.rs"]
 mod wire_check;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -62,32 +62,14 @@ const TOKENS: [&str; 40] = [
     "\"function_call\":{\"name\":\"get_issue\",\"arguments\":\"{}\"}",
 ];
 
-fn corpus_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus/wire")
-}
-
 fn corpus() -> Vec<(String, Vec<u8>)> {
-    let mut files: Vec<_> = std::fs::read_dir(corpus_dir())
+    testkit::replay::corpus(&Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus/wire"))
         .unwrap()
-        .map(|entry| {
-            let path = entry.unwrap().path();
-            let name = path.file_name().unwrap().to_string_lossy().into_owned();
-            (name, std::fs::read(&path).unwrap())
-        })
-        .collect();
-    files.sort();
-    files
 }
 
 fn check_named(name: &str, input: &[u8]) {
-    let outcome = std::panic::catch_unwind(|| wire_check::check(input));
-    if let Err(payload) = outcome {
-        let message = payload
-            .downcast_ref::<String>()
-            .cloned()
-            .or_else(|| payload.downcast_ref::<&str>().map(|s| (*s).to_owned()))
-            .unwrap_or_default();
-        panic!("{name} fails the wire check: {message}\ninput: {input:?}");
+    if let Err(failure) = testkit::replay::run_check(name, input, wire_check::check) {
+        panic!("{failure}");
     }
 }
 

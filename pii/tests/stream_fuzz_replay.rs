@@ -41,35 +41,22 @@ const TOKENS: [&str; 16] = [
 /// beside them, which `.gitignore` keeps out of the repository).
 fn seeds() -> Vec<(String, Vec<u8>)> {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus/redact");
-    let mut files: Vec<_> = std::fs::read_dir(&dir)
+    let files: Vec<_> = testkit::replay::corpus(&dir)
         .unwrap()
-        .map(|entry| entry.unwrap().path())
-        .filter(|path| {
-            let name = path.file_name().unwrap().to_string_lossy();
+        .into_iter()
+        .filter(|(name, _)| {
             name.len() == 3
                 && name.starts_with('s')
                 && name[1..].bytes().all(|b| b.is_ascii_digit())
         })
-        .map(|path| {
-            let name = path.file_name().unwrap().to_string_lossy().into_owned();
-            (name, std::fs::read(&path).unwrap())
-        })
         .collect();
-    files.sort();
     assert!(files.len() >= 10, "seed corpus missing in {dir:?}");
     files
 }
 
 fn check_named(name: &str, input: &[u8], check: impl Fn(&[u8]) + std::panic::RefUnwindSafe) {
-    let outcome = std::panic::catch_unwind(|| check(input));
-    if let Err(payload) = outcome {
-        let message = payload
-            .downcast_ref::<String>()
-            .cloned()
-            .or_else(|| payload.downcast_ref::<&str>().map(|s| (*s).to_owned()))
-            .unwrap_or_default();
-        let shown = String::from_utf8_lossy(&input[..input.len().min(4096)]).into_owned();
-        panic!("{name} fails the stream check: {message}\ninput: {shown:?}");
+    if let Err(failure) = testkit::replay::run_check(name, input, check) {
+        panic!("{failure}");
     }
 }
 

@@ -27,6 +27,7 @@
 
 pub mod llm;
 pub mod protocol;
+pub mod replay;
 pub mod server;
 pub mod slack;
 
