@@ -6,6 +6,8 @@
 //! The benchmark at the end is `#[ignore]`d; see `bench/bot.md`.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
+
 use std::collections::{BTreeMap, HashMap};
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
@@ -38,29 +40,15 @@ struct Server {
 impl Server {
     fn start(data: &Path, slack: &MockSlack, llm: Option<&str>) -> Server {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_tftsr"));
-        cmd.args(["serve", "--listen", "127.0.0.1:0"])
-            .env("TFTSR_DATA_DIR", data)
-            .env_remove("TFTSR_DB_KEY")
+        common::isolate(&mut cmd, data, llm)
+            .args(["serve", "--listen", "127.0.0.1:0"])
             .env("SLACK_SIGNING_SECRET", SECRET)
             .env("SLACK_BOT_TOKEN", MOCK_BOT_TOKEN)
             .env("TFTSR_SLACK_API_URL", slack.api_url())
-            .env_remove("OPENAI_API_KEY")
-            .env_remove("TFTSR_LLM_API_KEY")
             .env("RUST_LOG", "warn")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
-        match llm {
-            Some(url) => {
-                cmd.env("TFTSR_LLM_BASE_URL", url)
-                    .env("TFTSR_LLM_MODEL", "gpt-4o-mini")
-                    .env("TFTSR_LLM_API_KEY", "test-key");
-            }
-            None => {
-                cmd.env_remove("TFTSR_LLM_BASE_URL")
-                    .env_remove("TFTSR_LLM_MODEL");
-            }
-        }
         let mut child = cmd.spawn().unwrap();
         let log = Arc::new(Mutex::new(String::new()));
         let sink = Arc::clone(&log);

@@ -40,6 +40,8 @@
 //! what was acknowledged.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
@@ -54,7 +56,7 @@ use storage::repo::{conversations, issues, messages, root_causes};
 use storage::{Db, DbConfig, IssueId, Role, TimelineEventType};
 use testkit::{MockLlm, Reply, SseReply};
 
-const MODEL: &str = "gpt-4o-mini";
+use common::MODEL;
 /// Iterations in CI; `TFTSR_CRASH_ITERATIONS` overrides.
 const CI_ITERATIONS: usize = 10;
 /// Lines of the attached log: enough that redacting and storing it takes a
@@ -266,24 +268,7 @@ fn write_log(path: &Path) {
 
 fn tftsr(data: &Path, llm: Option<&str>) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_tftsr"));
-    cmd.env("TFTSR_DATA_DIR", data)
-        .env_remove("TFTSR_DB_KEY")
-        .env_remove("TFTSR_ENCRYPTION_KEY")
-        .env_remove("OPENAI_API_KEY")
-        .env_remove("TFTSR_LLM_PROVIDER")
-        .env("RUST_LOG", "error");
-    match llm {
-        Some(url) => {
-            cmd.env("TFTSR_LLM_BASE_URL", url)
-                .env("TFTSR_LLM_MODEL", MODEL)
-                .env("TFTSR_LLM_API_KEY", "test-key");
-        }
-        None => {
-            cmd.env_remove("TFTSR_LLM_BASE_URL")
-                .env_remove("TFTSR_LLM_MODEL")
-                .env_remove("TFTSR_LLM_API_KEY");
-        }
-    }
+    common::isolate(&mut cmd, data, llm).env("RUST_LOG", "error");
     cmd
 }
 

@@ -21,6 +21,8 @@
 //! consistent; and the turns after the failure worked under the same cap.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
+
 use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
@@ -29,31 +31,15 @@ use storage::repo::{conversations, issues, messages};
 use storage::{Db, DbConfig, IssueId, Role};
 use testkit::{MockLlm, Reply};
 
-const MODEL: &str = "gpt-4o-mini";
+use common::MODEL;
 /// Room left above the database's current size: enough for a message, a
 /// system prompt and their index pages, far less than the log or the answer.
 const MARGIN: u64 = 256 * 1024;
 
 fn env(cmd: &mut Command, data: &Path, llm: Option<&str>) {
-    cmd.env("TFTSR_DATA_DIR", data)
-        .env_remove("TFTSR_DB_KEY")
-        .env_remove("TFTSR_ENCRYPTION_KEY")
-        .env_remove("OPENAI_API_KEY")
-        .env_remove("TFTSR_LLM_PROVIDER")
+    common::isolate(cmd, data, llm)
         .env_remove("RUST_BACKTRACE")
         .env("RUST_LOG", "warn");
-    match llm {
-        Some(url) => {
-            cmd.env("TFTSR_LLM_BASE_URL", url)
-                .env("TFTSR_LLM_MODEL", MODEL)
-                .env("TFTSR_LLM_API_KEY", "test-key");
-        }
-        None => {
-            cmd.env_remove("TFTSR_LLM_BASE_URL")
-                .env_remove("TFTSR_LLM_MODEL")
-                .env_remove("TFTSR_LLM_API_KEY");
-        }
-    }
 }
 
 /// Bytes in one `ulimit -f` block of this machine's `sh` (512 for dash and

@@ -3,6 +3,8 @@
 //! its export as Markdown, HTML and PDF.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
+
 use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -12,12 +14,7 @@ use storage::{Db, DbConfig, DocType};
 
 fn tftsr(data: &Path) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_tftsr"));
-    cmd.env("TFTSR_DATA_DIR", data)
-        .env_remove("TFTSR_DB_KEY")
-        .env_remove("TFTSR_LLM_BASE_URL")
-        .env_remove("TFTSR_LLM_MODEL")
-        .env_remove("TFTSR_LLM_API_KEY")
-        .env_remove("OPENAI_API_KEY");
+    common::isolate(&mut cmd, data, None);
     cmd
 }
 

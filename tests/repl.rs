@@ -2,6 +2,8 @@
 //! scripted OpenAI-protocol server; the database is checked afterwards.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
+
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
@@ -15,27 +17,12 @@ use testkit::{MockLlm, Reply, SseReply};
 
 fn repl(data: &Path, llm: Option<&str>) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_tftsr"));
-    cmd.arg("repl")
-        .env("TFTSR_DATA_DIR", data)
-        .env_remove("TFTSR_DB_KEY")
-        .env_remove("OPENAI_API_KEY")
-        .env_remove("TFTSR_LLM_API_KEY")
-        .env_remove("NO_COLOR")
+    common::isolate(&mut cmd, data, llm)
+        .arg("repl")
         .env("RUST_LOG", "warn")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
-    match llm {
-        Some(url) => {
-            cmd.env("TFTSR_LLM_BASE_URL", url)
-                .env("TFTSR_LLM_MODEL", "gpt-4o-mini")
-                .env("TFTSR_LLM_API_KEY", "test-key");
-        }
-        None => {
-            cmd.env_remove("TFTSR_LLM_BASE_URL")
-                .env_remove("TFTSR_LLM_MODEL");
-        }
-    }
     cmd
 }
 
