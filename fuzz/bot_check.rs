@@ -43,8 +43,8 @@ use hmac::{Hmac, Mac};
 use serde_json::{Map, Value, json};
 use sha2::Sha256;
 
-use crate::bot::core::{Incoming, SharedFile, ThreadKey};
 use crate::bot::events::{self, BotIdentity, Inbound};
+use crate::bot::message::{Incoming, SharedFile, ThreadKey};
 use crate::bot::metrics::Rejection;
 use crate::bot::signature::{self, MAX_SKEW_SECS};
 

@@ -44,44 +44,13 @@ use super::commands::{self, Command, CommandContext, WhysStarted};
 use super::metrics::{Metrics, TurnEnd};
 use super::split::split_message;
 
-/// A thread on a chat platform: the channel and the id of its first message.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct ThreadKey {
-    pub channel: String,
-    pub thread: String,
-}
+pub use super::message::{Incoming, SharedFile, ThreadKey};
 
 /// A message the bot posted, as the platform names it (to edit it later).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MessageRef {
     pub channel: String,
     pub id: String,
-}
-
-/// A file shared with a message.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SharedFile {
-    pub name: String,
-    /// Size the platform reports, when it does.
-    pub size: Option<u64>,
-    /// Where to download it (with the bot's credentials).
-    pub url: String,
-}
-
-/// One message for the bot, already verified and parsed by the adapter.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Incoming {
-    /// Keys that identify this delivery durably (see the module docs).
-    pub dedup_keys: Vec<String>,
-    /// The thread it belongs to (its own id when it starts one).
-    pub thread: ThreadKey,
-    /// The platform's user id of the author.
-    pub user: String,
-    /// The text, with the mention of the bot taken out.
-    pub text: String,
-    /// Addressed to the bot (a mention, or a direct message).
-    pub mentioned: bool,
-    pub files: Vec<SharedFile>,
 }
 
 /// Why a call to the chat platform failed.

@@ -16,6 +16,7 @@
 
 pub mod commands;
 pub mod core;
+pub mod message;
 pub mod metrics;
 pub mod server;
 pub mod slack;

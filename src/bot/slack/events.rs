@@ -15,7 +15,7 @@
 
 use serde_json::Value;
 
-use crate::bot::core::{Incoming, SharedFile, ThreadKey};
+use crate::bot::message::{Incoming, SharedFile, ThreadKey};
 
 /// Who the bot is on Slack (from `auth.test`).
 #[derive(Debug, Clone, PartialEq, Eq)]
