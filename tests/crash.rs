@@ -491,23 +491,6 @@ fn open_db(data: &Path) -> Db {
     Db::open(&DbConfig::resolve(data, None).unwrap()).unwrap()
 }
 
-fn stored_calls(m: &messages::Message) -> Vec<ToolCall> {
-    m.tool_calls
-        .as_ref()
-        .and_then(Value::as_array)
-        .map(|calls| {
-            calls
-                .iter()
-                .map(|c| ToolCall {
-                    id: c["id"].as_str().unwrap().into(),
-                    name: c["function"]["name"].as_str().unwrap().into(),
-                    arguments: c["function"]["arguments"].as_str().unwrap().into(),
-                })
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
 /// Strict order, each call answered once and in order, counts = tiktoken's.
 fn check_conversation(msgs: &[messages::Message]) {
     if let Err(problem) = agent::engine::check_stored(MODEL, msgs) {
@@ -623,7 +606,7 @@ fn check_no_forged_aborts(stored: &Stored) {
     let calls: BTreeMap<String, ToolCall> = stored
         .messages
         .iter()
-        .flat_map(stored_calls)
+        .flat_map(agent::engine::stored_calls)
         .map(|c| (c.id.clone(), c))
         .collect();
     for m in &stored.messages {

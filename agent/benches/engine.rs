@@ -36,7 +36,7 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use agent::engine::{Engine, EngineConfig, EngineEvent, TurnOptions};
-use agent::llm::{ChatRequest, LlmClient, LlmConfig, StreamEvent, ToolCall, ToolSpec, WireMessage};
+use agent::llm::{ChatRequest, LlmClient, LlmConfig, StreamEvent, ToolSpec, WireMessage};
 use serde_json::{Value, json};
 use storage::repo::messages::{self, NewMessage};
 use storage::{ConversationId, DbConfig, DbKey, IssueId, Role, Store};
@@ -336,38 +336,6 @@ where
     stats(&samples)
 }
 
-fn to_wire(m: &messages::Message) -> WireMessage {
-    match m.role {
-        Role::System => WireMessage::system(m.content.clone()),
-        Role::User => WireMessage::user(m.content.clone()),
-        Role::Assistant => {
-            let calls = m
-                .tool_calls
-                .as_ref()
-                .and_then(Value::as_array)
-                .map(|calls| {
-                    calls
-                        .iter()
-                        .map(|c| ToolCall {
-                            id: c["id"].as_str().unwrap_or_default().into(),
-                            name: c["function"]["name"].as_str().unwrap_or_default().into(),
-                            arguments: c["function"]["arguments"]
-                                .as_str()
-                                .unwrap_or_default()
-                                .into(),
-                        })
-                        .collect()
-                })
-                .unwrap_or_default();
-            WireMessage::assistant_with_tools(m.content.clone(), calls)
-        }
-        Role::Tool => WireMessage::tool(
-            m.tool_call_id.clone().unwrap_or_default(),
-            m.content.clone(),
-        ),
-    }
-}
-
 /// The pieces a round is made of, one at a time.
 async fn pieces(store: &Store, issue: &IssueId, per_turn: usize) {
     println!("\npieces of a round, each timed alone ({PIECE_RUNS} runs):");
@@ -386,7 +354,7 @@ async fn pieces(store: &Store, issue: &IssueId, per_turn: usize) {
         let id = conv.clone();
         store.read(move |c| messages::list(c, &id)).await.unwrap()
     };
-    let history: Vec<WireMessage> = stored.iter().map(to_wire).collect();
+    let history: Vec<WireMessage> = stored.iter().map(agent::engine::to_wire).collect();
     let mid_turn = history.len().min(2 + per_turn);
     let tool_result = history
         .iter()

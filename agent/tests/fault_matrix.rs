@@ -16,7 +16,7 @@
 use std::time::Duration;
 
 use agent::engine::{Engine, EngineConfig, EngineError, EngineEvent, TurnOptions, TurnOutcome};
-use agent::llm::{LlmClient, LlmConfig, LlmError, ToolCall};
+use agent::llm::{LlmClient, LlmConfig, LlmError};
 use serde_json::{Value, json};
 use storage::repo::messages::Message;
 use storage::{DbConfig, DbKey, IssueId, Store};
@@ -349,7 +349,7 @@ fn rows() -> Vec<Row> {
         )
         .stored(with_tool)
         .extra(|run| {
-            let calls = stored_calls(&run.messages[2]);
+            let calls = agent::engine::stored_calls(&run.messages[2]);
             match calls.as_slice() {
                 [call] if call.id.starts_with("call_") && call.arguments == "{}" => {
                     tool_ran_ok(run)
@@ -371,7 +371,7 @@ fn rows() -> Vec<Row> {
         .stored(with_tool)
         .extra(|run| {
             tool_ran_ok(run)?;
-            let args: Value = serde_json::from_str(&stored_calls(&run.messages[2])[0].arguments)
+            let args: Value = serde_json::from_str(&agent::engine::stored_calls(&run.messages[2])[0].arguments)
                 .map_err(|e| format!("stored arguments are not JSON text: {e}"))?;
             if args["level"] != 1 || run.whys != 1 {
                 return Err(format!("the why was not recorded: {args}, {} whys", run.whys));
@@ -465,27 +465,6 @@ fn says(run: &Run, text: &str) -> Result<(), String> {
         Err(e) if e.to_string().contains(text) => Ok(()),
         other => Err(format!("expected an error saying {text:?}, got {other:?}")),
     }
-}
-
-fn stored_calls(message: &Message) -> Vec<ToolCall> {
-    message
-        .tool_calls
-        .as_ref()
-        .and_then(Value::as_array)
-        .map(|calls| {
-            calls
-                .iter()
-                .map(|c| ToolCall {
-                    id: c["id"].as_str().unwrap_or_default().into(),
-                    name: c["function"]["name"].as_str().unwrap_or_default().into(),
-                    arguments: c["function"]["arguments"]
-                        .as_str()
-                        .unwrap_or_default()
-                        .into(),
-                })
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 fn tool_ran_ok(run: &Run) -> Result<(), String> {

@@ -35,7 +35,7 @@ use tools::{Limits, Registry, ToolContext, ToolResult};
 pub use confirm::{ConfirmFuture, ConfirmRequest, Confirmation, Confirmer, SHOWN_ARGUMENT_CHARS};
 pub use error::EngineError;
 pub use events::{EngineEvent, TurnOutcome, TurnUsage};
-pub use persist::{SUMMARY_PREFIX, check_stored};
+pub use persist::{SUMMARY_PREFIX, check_stored, stored_calls, to_wire};
 
 use crate::llm::{ChatRequest, Completion, LlmClient};
 

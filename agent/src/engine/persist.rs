@@ -64,17 +64,20 @@ fn parse_tool_calls(v: &serde_json::Value) -> Vec<ToolCall> {
         .unwrap_or_default()
 }
 
-fn to_wire(m: &Message) -> WireMessage {
+/// The tool calls of a stored assistant message (none for other roles).
+pub fn stored_calls(m: &Message) -> Vec<ToolCall> {
+    m.tool_calls
+        .as_ref()
+        .map(parse_tool_calls)
+        .unwrap_or_default()
+}
+
+/// A stored message as it is sent to the model.
+pub fn to_wire(m: &Message) -> WireMessage {
     match m.role {
         Role::System => WireMessage::system(m.content.clone()),
         Role::User => WireMessage::user(m.content.clone()),
-        Role::Assistant => WireMessage::assistant_with_tools(
-            m.content.clone(),
-            m.tool_calls
-                .as_ref()
-                .map(parse_tool_calls)
-                .unwrap_or_default(),
-        ),
+        Role::Assistant => WireMessage::assistant_with_tools(m.content.clone(), stored_calls(m)),
         Role::Tool => WireMessage::tool(
             m.tool_call_id.clone().unwrap_or_default(),
             m.content.clone(),
@@ -116,12 +119,7 @@ pub fn check_stored(model: &str, msgs: &[Message]) -> Result<(), String> {
                 ));
             }
             Role::Assistant => {
-                let calls = m
-                    .tool_calls
-                    .as_ref()
-                    .map(parse_tool_calls)
-                    .unwrap_or_default();
-                for call in calls {
+                for call in stored_calls(m) {
                     if call.id.is_empty() || open.contains(&call.id) {
                         return Err(format!(
                             "message {} has an empty or repeated call id {:?}",
