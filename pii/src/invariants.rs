@@ -4,7 +4,7 @@
 
 use crate::detector::Detector;
 use crate::map::RedactionMap;
-use crate::scan::token_len_at;
+use crate::scan::splits_token;
 use crate::sweep::worth_sweeping;
 
 /// Check, for `input` and a fresh map:
@@ -86,9 +86,8 @@ fn free_standing(text: &str, value: &str) -> Option<usize> {
         let end = i + v.len();
         let glued_left = word(v[0]) && i > 0 && word(b[i - 1]);
         let glued_right = word(v[v.len() - 1]) && end < b.len() && word(b[end]);
-        // `PASSWORD_1` inside the token `[PASSWORD_1]` is not the secret.
-        let in_token =
-            i > 0 && b[i - 1] == b'[' && token_len_at(b, i - 1).is_some_and(|l| i - 1 + l >= end);
-        !glued_left && !glued_right && !in_token
+        // `PASSWORD_1` inside the token `[PASSWORD_1]` is not the secret,
+        // nor is a value that would cut a token in two.
+        !glued_left && !glued_right && !splits_token(b, i, end)
     })
 }

@@ -23,7 +23,7 @@ use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
 use crate::kind::PiiKind;
-use crate::scan::{Block, Blocks, Candidates, is_word, token_len_at};
+use crate::scan::{Block, Blocks, Candidates, is_word, splits_token};
 
 /// Shortest secret that is swept for. Shorter values (`abc`) occur as
 /// ordinary words far more often than as the secret, and would blank out
@@ -277,9 +277,9 @@ impl Sweeper {
             if is_word(v[len - 1]) && end < b.len() && is_word(b[end]) {
                 return None;
             }
-            // Never inside a replacement token (`PASSWORD_1` in `[PASSWORD_1]`).
-            if i > 0 && b[i - 1] == b'[' && token_len_at(b, i - 1).is_some_and(|l| i - 1 + l >= end)
-            {
+            // Never cutting a replacement token: not `PASSWORD_1` inside
+            // `[PASSWORD_1]`, nor a value ending in `[` just before one.
+            if splits_token(b, i, end) {
                 return None;
             }
             self.find(v).map(|k| (self.values[k].0, end))
@@ -325,38 +325,29 @@ impl Leads {
 }
 
 /// Add a candidate for every free-standing occurrence of a value in
-/// `secrets`: leftmost first, never overlapping, as a re-read of the
-/// redacted text would find them.
+/// `secrets`, overlapping ones included: resolution settles them with the
+/// other candidates. (Skipping the occurrences inside an earlier one is
+/// wrong when that one later loses: in `pwd:e.co://:t@pwd:pwd:` the long
+/// first value is cut by the host and credentials in it, and the `pwd:`
+/// inside it must still be found, as a second redaction would find it.)
 pub(crate) fn scan(text: &str, secrets: &[&Sweeper], out: &mut Candidates) {
     let b = text.as_bytes();
-    let mut swept_to = 0;
     for block in Blocks::new(b, Leads::of(secrets)) {
-        swept_to = sweep_block(b, &block, secrets, swept_to, out);
+        sweep_block(b, &block, secrets, out);
     }
 }
 
-/// Probe the positions of one block's `sweep` mask at or after `swept_to`;
-/// returns the new `swept_to`.
+/// Probe the positions of one block's `sweep` mask.
 #[inline]
-pub(crate) fn sweep_block(
-    b: &[u8],
-    block: &Block,
-    secrets: &[&Sweeper],
-    mut swept_to: usize,
-    out: &mut Candidates,
-) -> usize {
+pub(crate) fn sweep_block(b: &[u8], block: &Block, secrets: &[&Sweeper], out: &mut Candidates) {
     let mut probes = block.sweep;
     while probes != 0 {
         let i = block.base + probes.trailing_zeros() as usize;
         probes &= probes - 1;
-        if i >= swept_to
-            && let Some((kind, end)) = secrets.iter().find_map(|s| s.probe(b, i))
-        {
+        if let Some((kind, end)) = secrets.iter().find_map(|s| s.probe(b, i)) {
             out.push(kind, i, end);
-            swept_to = end;
         }
     }
-    swept_to
 }
 
 #[cfg(test)]

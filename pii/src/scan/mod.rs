@@ -55,10 +55,9 @@ pub(crate) fn punctuation_pass(text: &str, out: &mut Candidates) {
 pub(crate) fn number_pass(text: &str, secrets: &[&Sweeper], out: &mut Candidates) {
     let b = text.as_bytes();
     let mut numbers = numeric::Numbers::default();
-    let mut swept_to = 0;
     for block in Blocks::new(b, Leads::of(secrets)) {
         if !secrets.is_empty() {
-            swept_to = sweep::sweep_block(b, &block, secrets, swept_to, out);
+            sweep::sweep_block(b, &block, secrets, out);
         }
         numbers.block(b, &block, out);
     }
@@ -319,6 +318,20 @@ pub(crate) fn token_len_at(b: &[u8], i: usize) -> Option<usize> {
         .parse::<PiiKind>()
         .ok()?;
     Some(close + 1 - i)
+}
+
+/// Whether the range `start..end` cuts a replacement token: some token
+/// overlaps it without lying wholly inside it. A token is atomic, so a swept
+/// value that ends with its `[` or lies within its name is no occurrence.
+pub(crate) fn splits_token(b: &[u8], start: usize, end: usize) -> bool {
+    // A token is at most 34 bytes, and holds no `[` after its first byte:
+    // only the last `[` before `start` can open one that reaches past it.
+    let floor = start.saturating_sub(33);
+    let before = memchr::memrchr(b'[', &b[floor..start])
+        .is_some_and(|t| token_len_at(b, floor + t).is_some_and(|l| floor + t + l > start));
+    before
+        || memchr::memchr_iter(b'[', &b[start..end])
+            .any(|t| token_len_at(b, start + t).is_some_and(|l| start + t + l > end))
 }
 
 /// Extend `i` leftwards while `pred` holds, at most `max` bytes.

@@ -63,10 +63,9 @@ impl Group {
 pub(crate) fn scan(text: &str, secrets: &[&Sweeper], out: &mut Candidates) {
     let b = text.as_bytes();
     let mut numbers = Numbers::default();
-    let mut swept_to = 0;
     for block in Blocks::new(b, Leads::of(secrets)) {
         if !secrets.is_empty() {
-            swept_to = sweep::sweep_block(b, &block, secrets, swept_to, out);
+            sweep::sweep_block(b, &block, secrets, out);
         }
         numbers.block(b, &block, out);
     }
