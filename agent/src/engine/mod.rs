@@ -49,9 +49,25 @@ pub(crate) async fn audit_model_call(
     request: &ChatRequest,
     purpose: &str,
 ) -> Result<(), EngineError> {
-    let Some(llm) = engine.llm() else {
-        return Ok(());
-    };
+    match model_call_details(engine, conversation, c, request, purpose) {
+        Some(details) => engine.audit(issue, AI_SEND, details).await,
+        None => Ok(()),
+    }
+}
+
+/// The audit action of a model call.
+pub(crate) const AI_SEND: &str = "ai_send";
+
+/// What the audit log records of one model call (`None` without a model).
+/// A turn writes it in the transaction that stores the answer.
+pub(crate) fn model_call_details(
+    engine: &Engine,
+    conversation: Option<&ConversationId>,
+    c: &Completion,
+    request: &ChatRequest,
+    purpose: &str,
+) -> Option<serde_json::Value> {
+    let llm = engine.llm()?;
     let redacted = request
         .messages
         .iter()
@@ -69,7 +85,7 @@ pub(crate) async fn audit_model_call(
         "redacted": redacted,
         "tool_calls": c.tool_calls.len(),
     });
-    engine.audit(issue, "ai_send", details).await
+    Some(details)
 }
 
 /// Limits of one turn. Defaults are generous for a real investigation and

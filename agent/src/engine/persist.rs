@@ -196,29 +196,71 @@ pub async fn load(
 /// since the previous one (by this turn or anyone else) instead of reading
 /// and decrypting the whole conversation every round; the result is the
 /// same as [`load`].
+///
+/// A message the turn stores through [`StoredHistory::append`] is stored
+/// in a transaction that also reads whatever was stored before it since the
+/// last read, on the writer's connection (whose pages are already
+/// decrypted). The next [`StoredHistory::load`] then has nothing to read:
+/// the request that follows a tool result costs no read at all.
 #[derive(Debug, Default)]
 pub struct StoredHistory {
     /// Every stored message read so far, in `seq` order, before the cut at
     /// the latest summary.
     items: Vec<HistoryItem>,
+    /// The last write was [`StoredHistory::append`], which read everything
+    /// stored up to and including its own row.
+    caught_up: bool,
 }
 
 impl StoredHistory {
+    fn last_seq(&self) -> i64 {
+        self.items.last().and_then(|i| i.seq).unwrap_or(0)
+    }
+
     /// The conversation as [`load`] returns it.
     pub async fn load(
         &mut self,
         store: &Store,
         conversation: &ConversationId,
     ) -> Result<Vec<HistoryItem>, EngineError> {
-        let (id, after) = (
-            conversation.clone(),
-            self.items.last().and_then(|i| i.seq).unwrap_or(0),
-        );
-        let stored = store
-            .read(move |c| messages::list_after(c, &id, after))
-            .await?;
-        self.items.extend(stored.iter().map(to_item));
+        if !std::mem::take(&mut self.caught_up) {
+            let (id, after) = (conversation.clone(), self.last_seq());
+            let stored = store
+                .read(move |c| messages::list_after(c, &id, after))
+                .await?;
+            self.items.extend(stored.iter().map(to_item));
+        }
         Ok(cut_at_summary(self.items.clone()))
+    }
+
+    /// Stores one message with its token count, reading in the same
+    /// transaction the rows stored before it since the last read.
+    pub async fn append(
+        &mut self,
+        store: &Store,
+        conversation: &ConversationId,
+        msg: &WireMessage,
+        tokens: usize,
+    ) -> Result<(), EngineError> {
+        let new = new_message(msg, tokens);
+        let (id, after) = (conversation.clone(), self.last_seq());
+        let (earlier, own) = store
+            .write(move |tx| {
+                let earlier = messages::list_after(tx, &id, after)?;
+                let own = messages::append(tx, &id, &new)?;
+                Ok((earlier, own))
+            })
+            .await?;
+        self.items.extend(earlier.iter().map(to_item));
+        self.items.push(to_item(&own));
+        self.caught_up = true;
+        Ok(())
+    }
+
+    /// Something was stored without [`StoredHistory::append`]: the next
+    /// load reads.
+    pub fn stale(&mut self) {
+        self.caught_up = false;
     }
 }
 
@@ -293,6 +335,14 @@ pub async fn append(
         .await?)
 }
 
+/// The audit row of the model call an answer came from, written in the
+/// answer's transaction: a round commits once for both.
+#[derive(Debug)]
+pub struct ModelCallAudit {
+    pub actor: String,
+    pub details: serde_json::Value,
+}
+
 /// Redacts an assistant answer (its text and every call's arguments) with
 /// the incident's numbering, counts it and stores it; returns the calls as
 /// stored.
@@ -300,9 +350,10 @@ pub async fn append(
 /// The steps are those of `tools::redaction::redact_texts` (load the map,
 /// redact, save the new assignments), done here inside the transaction that
 /// stores the message: new tokens and the message commit together, and a
-/// round pays for one write transaction instead of two. The count runs on
-/// the writer thread too; an answer is short, and its count costs less
-/// than the transaction it saves.
+/// round pays for one write transaction instead of three: the `ai_send`
+/// audit row of the call that produced the answer (`audit`) commits with it
+/// as well. The count runs on the writer thread too; an answer is short,
+/// and its count costs less than the transaction it saves.
 pub async fn append_redacted_answer(
     store: &Store,
     conversation: &ConversationId,
@@ -310,6 +361,7 @@ pub async fn append_redacted_answer(
     model: &str,
     text: &str,
     calls: &[ToolCall],
+    audit: Option<ModelCallAudit>,
 ) -> Result<Vec<ToolCall>, EngineError> {
     let mut texts = Vec::with_capacity(calls.len() + 1);
     texts.push(text.to_string());
@@ -318,6 +370,9 @@ pub async fn append_redacted_answer(
     let (id, issue, model) = (conversation.clone(), issue.clone(), model.to_string());
     Ok(store
         .write(move |tx| {
+            if let Some(a) = audit {
+                storage::audit::append_for_issue(tx, &a.actor, super::AI_SEND, &issue, a.details)?;
+            }
             let detector = pii::Detector::global();
             let mut map = tools::redaction::load_map(tx, &issue)?;
             let mut new_entries = Vec::new();

@@ -106,6 +106,8 @@ struct Turn<'a> {
     /// `confirm.rs`): changes it proposes from now on are held.
     tainted: bool,
     confirmer: Option<Arc<dyn Confirmer>>,
+    /// The audit row of the last model call, written with its answer.
+    pending_audit: Option<persist::ModelCallAudit>,
 }
 
 pub(super) async fn run(
@@ -196,6 +198,7 @@ async fn run_inner(
         root_cause_recorded: false,
         tainted: options.untrusted_input,
         confirmer: options.confirmer,
+        pending_audit: None,
     };
     let outcome = turn.rounds(sink, cancel).await?;
     sink(EngineEvent::TurnFinished(outcome.usage.clone()));
@@ -367,19 +370,30 @@ impl Turn<'_> {
     /// unredacted. The calls run with the arguments as the model wrote them;
     /// the calls as stored are returned, for showing.
     async fn store_answer(
-        &self,
+        &mut self,
         text: &str,
         calls: &[ToolCall],
     ) -> Result<Vec<ToolCall>, EngineError> {
-        persist::append_redacted_answer(
+        let stored = persist::append_redacted_answer(
             self.engine.store(),
             &self.conversation,
             &self.issue,
             &self.model,
             text,
             calls,
+            self.pending_audit.take(),
         )
-        .await
+        .await;
+        self.history.stale();
+        stored
+    }
+
+    /// Stores one message of this turn (a tool result, a note, a summary).
+    async fn append(&mut self, msg: &WireMessage) -> Result<(), EngineError> {
+        let n = tokens::count_message(&self.model, msg);
+        self.history
+            .append(self.engine.store(), &self.conversation, msg, n)
+            .await
     }
 
     fn outcome(&self, text: String, budget_exhausted: bool, cancelled: bool) -> TurnOutcome {
@@ -403,8 +417,7 @@ impl Turn<'_> {
             "turn budget used up ({reason}); asking for a summary"
         )));
         let note = WireMessage::user(BUDGET_NOTE.replace("{reason}", reason));
-        let n = tokens::count_message(&self.model, &note);
-        persist::append(self.engine.store(), &self.conversation, &note, n).await?;
+        self.append(&note).await?;
         let completion = match self.call_model(false, sink, cancel).await? {
             Ok(c) => c,
             Err(partial) => return Ok(self.outcome(partial, true, true)),
@@ -538,8 +551,7 @@ impl Turn<'_> {
             .max()
             .unwrap_or(0);
         let summary = WireMessage::user(persist::summary_message(through, completion.text.trim()));
-        let n = tokens::count_message(&self.model, &summary);
-        persist::append(self.engine.store(), &self.conversation, &summary, n).await?;
+        self.append(&summary).await?;
         Ok(())
     }
 
@@ -573,7 +585,17 @@ impl Turn<'_> {
         match result {
             Ok(c) => {
                 self.note_usage(&c);
-                self.audit_call(&c, &request, "turn").await?;
+                self.pending_audit = super::model_call_details(
+                    self.engine,
+                    Some(&self.conversation),
+                    &c,
+                    &request,
+                    "turn",
+                )
+                .map(|details| persist::ModelCallAudit {
+                    actor: self.engine.config().actor.clone(),
+                    details,
+                });
                 Ok(Ok(c))
             }
             Err(LlmError::Cancelled { partial }) => {
@@ -592,7 +614,7 @@ impl Turn<'_> {
 
     /// Stores an answer that stopped half way, marked as such, so what the
     /// person saw is in the record.
-    async fn keep_partial(&self, partial: &str, why: &str) -> Result<(), EngineError> {
+    async fn keep_partial(&mut self, partial: &str, why: &str) -> Result<(), EngineError> {
         if partial.trim().is_empty() {
             return Ok(());
         }
@@ -786,11 +808,8 @@ impl Turn<'_> {
         Ok(decision.refusal(&c.name))
     }
 
-    async fn store_result(&self, call_id: &str, content: &str) -> Result<(), EngineError> {
-        let msg = WireMessage::tool(call_id, content);
-        let n = tokens::count_message(&self.model, &msg);
-        persist::append(self.engine.store(), &self.conversation, &msg, n).await?;
-        Ok(())
+    async fn store_result(&mut self, call_id: &str, content: &str) -> Result<(), EngineError> {
+        self.append(&WireMessage::tool(call_id, content)).await
     }
 }
 
