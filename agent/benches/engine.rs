@@ -536,7 +536,8 @@ async fn pieces(store: &Store, issue: &IssueId, per_turn: usize) {
 
 fn main() {
     let opts = options();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
+    // The REPL's runtime: current-thread (see `src/repl/mod.rs`).
+    let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap();

@@ -80,7 +80,13 @@ impl Confirmer for AllowAll {
 }
 
 pub fn run(cli: &Cli, args: &ReplArgs) -> anyhow::Result<ExitCode> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
+    // One person, one turn at a time: the turn, the model's HTTP connection
+    // and the timers all live on this thread. A multi-thread runtime ran the
+    // connection on a worker and woke this thread for every chunk; on the
+    // engine benchmark that cost about 12 % of a round (bench/engine.md).
+    // Reading a line still happens on the blocking pool, and the database
+    // on its own threads.
+    let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
     runtime.block_on(run_async(cli, args))
