@@ -89,13 +89,18 @@ impl Detector {
     /// A detector's verdict can depend on the bytes next to a value
     /// (`10.0.0.1-----BEGIN` is not an address; `10.0.0.1[PRIVATE_KEY_1]`
     /// is). So around every span whose neighbour is not a plain delimiter,
-    /// the text is scanned again with the span replaced by a token, and
-    /// whatever that finds in the surrounding original text is added —
-    /// exactly what a second redaction would have found. Repeated until
-    /// nothing new appears (at most a few rounds).
+    /// the text is scanned again as a second redaction would read it: that
+    /// span, the spans glued to it and the neighbours that end the window
+    /// replaced by tokens. What this finds in the surrounding original text
+    /// is added, and a value that swallows tokens whole
+    /// (`"apikey:"([API_KEY_1]:\"[API_KEY_2]\"`) replaces the spans it
+    /// swallows, exactly what a second redaction would have done. Repeated
+    /// until nothing new appears (at most a few rounds).
     fn settle_neighbours(&self, text: &str, spans: &mut Vec<Span>, known: Option<&Sweeper>) {
         let b = text.as_bytes();
         let mut shadow = String::new();
+        // Where each span shown as a token stands in the shadow text.
+        let mut tokens: Vec<(usize, usize, usize)> = Vec::new();
         for _ in 0..MAX_SETTLE_ROUNDS {
             let mut added = Vec::new();
             let mut replaced = Vec::new();
@@ -103,65 +108,81 @@ impl Detector {
                 if !glued_left(b, s.start) && !glued_right(b, s.end) {
                     continue;
                 }
-                let prev_end = if k > 0 { spans[k - 1].end } else { 0 };
-                let next_start = spans.get(k + 1).map_or(b.len(), |n| n.start);
-                let mut lo = prev_end.max(s.start.saturating_sub(SETTLE_WINDOW));
-                while !text.is_char_boundary(lo) {
-                    lo -= 1;
-                }
-                let mut hi = next_start.min(s.end + SETTLE_WINDOW);
-                while !text.is_char_boundary(hi) {
-                    hi += 1;
-                }
-                // The window as a second redaction would read it: the span
-                // replaced by a token of its kind (`[KIND_1]`).
+                let window = settle_window(text, spans, k);
                 shadow.clear();
-                shadow.push_str(&text[lo..s.start]);
-                shadow.push('[');
-                shadow.push_str(s.kind.as_str());
-                shadow.push_str("_1]");
-                let token_len = s.kind.as_str().len() + 4;
-                shadow.push_str(&text[s.end..hi]);
-                let left = s.start - lo;
-                let right = left + token_len;
+                tokens.clear();
+                let mut at = window.lo;
+                let mut centre = 0;
+                for j in window.shown() {
+                    let w = spans[j];
+                    if w.start >= at {
+                        shadow.push_str(&text[at..w.start]);
+                    }
+                    let ts = shadow.len();
+                    shadow.push('[');
+                    shadow.push_str(w.kind.as_str());
+                    shadow.push_str("_1]");
+                    if j == k {
+                        centre = tokens.len();
+                    }
+                    tokens.push((j, ts, shadow.len()));
+                    at = w.end;
+                }
+                if window.tail.is_none() {
+                    shadow.push_str(&text[at..window.hi]);
+                }
+                // A shadow offset outside every token, back in the text.
+                let to_text = |x: usize| {
+                    let mut base = (0, window.lo);
+                    for &(j, _, te) in tokens.iter().filter(|t| t.2 <= x) {
+                        base = (te, spans[j].end);
+                    }
+                    base.1 + x - base.0
+                };
+                let (_, left, right) = tokens[centre];
                 for f in resolve(self.candidates(&shadow, known).spans) {
-                    // Keep finds in the original text, away from a window
-                    // edge that cuts through text (they may be artefacts).
-                    let from_edge = f.start > 0 || lo == prev_end;
-                    let to_edge = f.end < shadow.len() || hi == next_start;
+                    // Keep finds away from a window edge that cuts through
+                    // text (they may be artefacts of the cut).
+                    let from_edge = f.start > 0 || window.natural_lo;
+                    let to_edge = f.end < shadow.len() || window.natural_hi;
                     // Only finds near the token can owe anything to it;
                     // farther ones may merely have lost context at the
                     // window's cut (`…sion":"1.2.3.4"`).
                     let near = f.end + SETTLE_REACH >= left && f.start <= right + SETTLE_REACH;
-                    if !near {
+                    if !near || !from_edge || !to_edge {
                         continue;
                     }
-                    if f.end <= left && from_edge {
+                    let hit: Vec<&(usize, usize, usize)> = tokens
+                        .iter()
+                        .filter(|t| f.start < t.2 && t.1 < f.end)
+                        .collect();
+                    if hit.is_empty() {
                         added.push(Span {
                             kind: f.kind,
-                            start: lo + f.start,
-                            end: lo + f.end,
+                            start: to_text(f.start),
+                            end: to_text(f.end),
                         });
-                    } else if f.start >= right && to_edge {
-                        added.push(Span {
-                            kind: f.kind,
-                            start: s.end + f.start - right,
-                            end: s.end + f.end - right,
-                        });
-                    } else if f.start <= left
-                        && f.end >= right
-                        && f.len() > token_len
-                        && from_edge
-                        && to_edge
-                    {
-                        // A value that swallows the token (`"api_key": "x
+                        continue;
+                    }
+                    let whole = hit.iter().all(|t| f.start <= t.1 && t.2 <= f.end);
+                    let covered: usize = hit.iter().map(|t| t.2 - t.1).sum();
+                    if whole && f.len() > covered && hit.iter().any(|t| t.0 == k) {
+                        // A value that swallows tokens (`"api_key": "x
                         // [GITHUB_TOKEN_1]"`): the second pass would
                         // redact the whole, so this pass does.
-                        replaced.push(k);
+                        replaced.extend(hit.iter().map(|t| t.0));
+                        let start = match hit.first() {
+                            Some(t) if t.1 == f.start => spans[t.0].start,
+                            _ => to_text(f.start),
+                        };
+                        let end = match hit.last() {
+                            Some(t) if t.2 == f.end => spans[t.0].end,
+                            _ => to_text(f.end),
+                        };
                         added.push(Span {
                             kind: f.kind,
-                            start: lo + f.start,
-                            end: s.end + f.end - right,
+                            start,
+                            end,
                         });
                     }
                 }
@@ -236,8 +257,16 @@ impl Detector {
             if extra.spans.is_empty() {
                 break;
             }
+            let old = spans.clone();
             extra.spans.extend(spans);
             spans = resolve(extra.spans);
+            let secrets: Vec<&Sweeper> = known.into_iter().chain([&swept]).collect();
+            let mut freed = Candidates::default();
+            sweep::rescan_freed(text, &old, &spans, &secrets, &mut freed);
+            if !freed.spans.is_empty() {
+                freed.spans.extend(spans);
+                spans = resolve(freed.spans);
+            }
             self.settle_neighbours(text, &mut spans, known);
         }
         Plan {
@@ -338,6 +367,95 @@ fn is_delimiter(b: u8) -> bool {
 
 /// Whether the byte before a span at `start` could change a detector's
 /// verdict once the span becomes a token (a value may end right there).
+/// The text a second look at span `k` reads: from `lo` to `hi`, with the
+/// spans `first..=last` (the span and those glued to it) and the neighbours
+/// that end the window (`lead`, `tail`) shown as tokens.
+struct SettleWindow {
+    lo: usize,
+    hi: usize,
+    first: usize,
+    last: usize,
+    lead: Option<usize>,
+    tail: Option<usize>,
+    /// The window's edges are no cut through text: the text's ends, line
+    /// breaks (no value runs across one) or a neighbour's token.
+    natural_lo: bool,
+    natural_hi: bool,
+}
+
+impl SettleWindow {
+    /// The spans shown as tokens, in text order.
+    fn shown(&self) -> impl Iterator<Item = usize> {
+        self.lead
+            .into_iter()
+            .chain(self.first..=self.last)
+            .chain(self.tail)
+    }
+}
+
+/// The window of a second look at span `k`. It reaches to the ends of the
+/// span's line, or as far as the longest value ([`MAX_SETTLE_WINDOW`]):
+/// a value that swallows the token can only be judged whole. It takes in
+/// the neighbouring spans glued to the ones it has (one value can swallow
+/// them all); a neighbour that is not glued, or that straddles its edge,
+/// ends it and is shown as its token, as a second pass would read it (a
+/// quoted value ends differently before `[API_KEY_1]` than at the end of
+/// the text).
+fn settle_window(text: &str, spans: &[Span], k: usize) -> SettleWindow {
+    let b = text.as_bytes();
+    let s = spans[k];
+    let floor = s.start.saturating_sub(MAX_SETTLE_WINDOW);
+    let mut lo = memchr::memrchr(b'\n', &b[floor..s.start]).map_or(floor, |i| floor + i + 1);
+    while !text.is_char_boundary(lo) {
+        lo += 1;
+    }
+    let mut first = k;
+    while first > 0 && spans[first - 1].end > lo {
+        let p = spans[first - 1];
+        if p.start >= lo && glue(b, p.end, spans[first].start) {
+            first -= 1;
+        } else {
+            lo = p.end;
+        }
+    }
+    let ceil = (s.end + MAX_SETTLE_WINDOW).min(b.len());
+    let mut hi = memchr::memchr(b'\n', &b[s.end..ceil]).map_or(ceil, |i| s.end + i);
+    while !text.is_char_boundary(hi) {
+        hi -= 1;
+    }
+    let mut last = k;
+    while last + 1 < spans.len() && spans[last + 1].start < hi {
+        let n = spans[last + 1];
+        if n.end <= hi && glue(b, spans[last].end, n.start) {
+            last += 1;
+        } else {
+            hi = n.start;
+        }
+    }
+    let lead = (first > 0 && lo == spans[first - 1].end).then(|| first - 1);
+    let tail = spans
+        .get(last + 1)
+        .is_some_and(|n| n.start == hi)
+        .then_some(last + 1);
+    SettleWindow {
+        lo,
+        hi,
+        first,
+        last,
+        lead,
+        tail,
+        natural_lo: lo == 0 || b[lo - 1] == b'\n' || lead.is_some(),
+        natural_hi: hi == b.len() || b[hi] == b'\n' || tail.is_some(),
+    }
+}
+
+/// Whether the text between two spans is short glue without white space,
+/// which one value could run across (`([API_KEY_1]:\"[API_KEY_2]`): the
+/// second look then reads both spans as tokens in one window.
+fn glue(b: &[u8], from: usize, to: usize) -> bool {
+    to - from <= SETTLE_REACH && !b[from..to].iter().any(u8::is_ascii_whitespace)
+}
+
 fn glued_left(b: &[u8], start: usize) -> bool {
     start > 0 && !is_delimiter(b[start - 1])
 }
@@ -363,6 +481,9 @@ fn glued_right(b: &[u8], end: usize) -> bool {
 /// from a few bytes of context; values longer than this that touch a span
 /// are not re-examined.
 const SETTLE_WINDOW: usize = 96;
+/// The most a second-look window grows to on one side: the longest value
+/// plus the usual window.
+const MAX_SETTLE_WINDOW: usize = keyword::MAX_VALUE + SETTLE_WINDOW;
 /// How close to the token a second-look find must be to be kept; context
 /// rules read at most this far (the version word before an address is the
 /// longest, 35 bytes).

@@ -24,6 +24,7 @@ use std::hash::{BuildHasherDefault, Hasher};
 
 use crate::kind::PiiKind;
 use crate::scan::{Block, Blocks, Candidates, is_word, splits_token};
+use crate::span::Span;
 
 /// Shortest secret that is swept for. Shorter values (`abc`) occur as
 /// ordinary words far more often than as the secret, and would blank out
@@ -346,6 +347,42 @@ pub(crate) fn sweep_block(b: &[u8], block: &Block, secrets: &[&Sweeper], out: &m
         probes &= probes - 1;
         if let Some((kind, end)) = secrets.iter().find_map(|s| s.probe(b, i)) {
             out.push(kind, i, end);
+        }
+    }
+}
+
+/// Probe, with every value in `secrets`, the bytes that `old` spans covered
+/// and `new` ones no longer do. When a value is trimmed late (cut back to a
+/// secret found inside it), what it covered is text again, and a secret
+/// standing alone there (the `pwd:` after `[API_KEY_1]` in
+/// `clientkey:…Ni�pwd:�z/5`) must be found as a second pass would find it.
+/// Both lists are sorted and non-overlapping.
+pub(crate) fn rescan_freed(
+    text: &str,
+    old: &[Span],
+    new: &[Span],
+    secrets: &[&Sweeper],
+    out: &mut Candidates,
+) {
+    let b = text.as_bytes();
+    let mut n = 0;
+    for o in old {
+        let mut i = o.start;
+        while i < o.end {
+            while new.get(n).is_some_and(|s| s.end <= i) {
+                n += 1;
+            }
+            if let Some(s) = new.get(n)
+                && s.start <= i
+            {
+                i = s.end;
+                continue;
+            }
+            let alone = i == 0 || !is_word(b[i]) || !is_word(b[i - 1]);
+            if alone && let Some((kind, end)) = secrets.iter().find_map(|s| s.probe(b, i)) {
+                out.push(kind, i, end);
+            }
+            i += 1;
         }
     }
 }
