@@ -145,11 +145,16 @@ impl Detector {
                     // text (they may be artefacts of the cut).
                     let from_edge = f.start > 0 || window.natural_lo;
                     let to_edge = f.end < shadow.len() || window.natural_hi;
-                    // Only finds near the token can owe anything to it;
-                    // farther ones may merely have lost context at the
-                    // window's cut (`…sion":"1.2.3.4"`).
+                    // Where the window cuts through text, only finds near
+                    // the token can owe anything to it; farther ones may
+                    // merely have lost context at the cut
+                    // (`…sion":"1.2.3.4"`). A window with natural edges on
+                    // both sides reads that stretch exactly as a second
+                    // pass would, however far the token's influence runs
+                    // (a run of dots joins `.0.0` to `0.1.0.1`).
                     let near = f.end + SETTLE_REACH >= left && f.start <= right + SETTLE_REACH;
-                    if !near || !from_edge || !to_edge {
+                    let whole = window.natural_lo && window.natural_hi;
+                    if !(near || whole) || !from_edge || !to_edge {
                         continue;
                     }
                     let hit: Vec<&(usize, usize, usize)> = tokens
@@ -164,9 +169,9 @@ impl Detector {
                         });
                         continue;
                     }
-                    let whole = hit.iter().all(|t| f.start <= t.1 && t.2 <= f.end);
+                    let swallowed = hit.iter().all(|t| f.start <= t.1 && t.2 <= f.end);
                     let covered: usize = hit.iter().map(|t| t.2 - t.1).sum();
-                    if whole && f.len() > covered && hit.iter().any(|t| t.0 == k) {
+                    if swallowed && f.len() > covered && hit.iter().any(|t| t.0 == k) {
                         // A value that swallows tokens (`"api_key": "x
                         // [GITHUB_TOKEN_1]"`): the second pass would
                         // redact the whole, so this pass does.
