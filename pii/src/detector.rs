@@ -466,21 +466,38 @@ fn glued_left(b: &[u8], start: usize) -> bool {
 }
 
 /// Whether the byte after a span ending at `end` could change a verdict.
-/// A port (`host:5432`) cannot: only a `:` that leads on to another `:` (an
-/// IPv6 address) can.
+/// A port (`host:5432`) cannot. A `:` that leads on to another `:` (an
+/// IPv6 address) can, and so can one before a long number: the word before
+/// the colon decides whether the number is a card or a phone number
+/// (`count:66666666666666676` is a count, `[BEARER_TOKEN_1]:6666…` a card).
 fn glued_right(b: &[u8], end: usize) -> bool {
     match b.get(end) {
         None => false,
         Some(b':') => {
-            let run = b[end + 1..]
+            let after = &b[end + 1..];
+            let run = after
                 .iter()
                 .take_while(|x| x.is_ascii_hexdigit() || **x == b'.')
                 .count();
-            b.get(end + 1 + run) == Some(&b':')
+            let digits = after
+                .iter()
+                .take(LONG_NUMBER_SPAN)
+                .take_while(|x| {
+                    x.is_ascii_digit()
+                        || matches!(x, b'-' | b' ' | b'.' | b'(' | b')' | b'"' | b'\'')
+                })
+                .filter(|x| x.is_ascii_digit())
+                .count();
+            b.get(end + 1 + run) == Some(&b':') || digits >= LONG_NUMBER_DIGITS
         }
         Some(&x) => !is_delimiter(x),
     }
 }
+
+/// Digits after a `:` from which the number may be a card, an SSN or a
+/// phone number, and how far its groups are read.
+const LONG_NUMBER_DIGITS: usize = 7;
+const LONG_NUMBER_SPAN: usize = 40;
 
 /// How far around a glued span the second look reaches. Detectors decide
 /// from a few bytes of context; values longer than this that touch a span
