@@ -104,11 +104,28 @@ impl Detector {
         for _ in 0..MAX_SETTLE_ROUNDS {
             let mut added = Vec::new();
             let mut replaced = Vec::new();
+            // Spans up to this index were read in a whole window already.
+            let mut done_to = None;
             for (k, s) in spans.iter().enumerate() {
+                if done_to.is_some_and(|d| k <= d) {
+                    continue;
+                }
                 if !glued_left(b, s.start) && !glued_right(b, s.end) {
                     continue;
                 }
-                let window = settle_window(text, spans, k);
+                // A whole window (natural edges on both sides) reads its
+                // stretch exactly as a second pass would, for every span in
+                // it at once. Where the longest value's reach cuts through
+                // text (a long line), the look falls back to a short window
+                // and finds near the token: each span's own look then
+                // costs a short window, not a long one.
+                let mut window = settle_window(text, spans, k, MAX_SETTLE_WINDOW);
+                let whole = window.natural_lo && window.natural_hi;
+                if whole {
+                    done_to = Some(window.last);
+                } else {
+                    window = settle_window(text, spans, k, SETTLE_WINDOW);
+                }
                 shadow.clear();
                 tokens.clear();
                 let mut at = window.lo;
@@ -153,7 +170,6 @@ impl Detector {
                     // pass would, however far the token's influence runs
                     // (a run of dots joins `.0.0` to `0.1.0.1`).
                     let near = f.end + SETTLE_REACH >= left && f.start <= right + SETTLE_REACH;
-                    let whole = window.natural_lo && window.natural_hi;
                     if !(near || whole) || !from_edge || !to_edge {
                         continue;
                     }
@@ -171,7 +187,7 @@ impl Detector {
                     }
                     let swallowed = hit.iter().all(|t| f.start <= t.1 && t.2 <= f.end);
                     let covered: usize = hit.iter().map(|t| t.2 - t.1).sum();
-                    if swallowed && f.len() > covered && hit.iter().any(|t| t.0 == k) {
+                    if swallowed && f.len() > covered && (whole || hit.iter().any(|t| t.0 == k)) {
                         // A value that swallows tokens (`"api_key": "x
                         // [GITHUB_TOKEN_1]"`): the second pass would
                         // redact the whole, so this pass does.
@@ -399,17 +415,18 @@ impl SettleWindow {
 }
 
 /// The window of a second look at span `k`. It reaches to the ends of the
-/// span's line, or as far as the longest value ([`MAX_SETTLE_WINDOW`]):
-/// a value that swallows the token can only be judged whole. It takes in
+/// span's line, or `reach` bytes (as far as the longest value,
+/// [`MAX_SETTLE_WINDOW`], first): a value that swallows the token can
+/// only be judged whole. It takes in
 /// the neighbouring spans glued to the ones it has (one value can swallow
 /// them all); a neighbour that is not glued, or that straddles its edge,
 /// ends it and is shown as its token, as a second pass would read it (a
 /// quoted value ends differently before `[API_KEY_1]` than at the end of
 /// the text).
-fn settle_window(text: &str, spans: &[Span], k: usize) -> SettleWindow {
+fn settle_window(text: &str, spans: &[Span], k: usize, reach: usize) -> SettleWindow {
     let b = text.as_bytes();
     let s = spans[k];
-    let floor = s.start.saturating_sub(MAX_SETTLE_WINDOW);
+    let floor = s.start.saturating_sub(reach);
     let mut lo = memchr::memrchr(b'\n', &b[floor..s.start]).map_or(floor, |i| floor + i + 1);
     while !text.is_char_boundary(lo) {
         lo += 1;
@@ -423,7 +440,7 @@ fn settle_window(text: &str, spans: &[Span], k: usize) -> SettleWindow {
             lo = p.end;
         }
     }
-    let ceil = (s.end + MAX_SETTLE_WINDOW).min(b.len());
+    let ceil = (s.end + reach).min(b.len());
     let mut hi = memchr::memchr(b'\n', &b[s.end..ceil]).map_or(ceil, |i| s.end + i);
     while !text.is_char_boundary(hi) {
         hi -= 1;
@@ -454,11 +471,11 @@ fn settle_window(text: &str, spans: &[Span], k: usize) -> SettleWindow {
     }
 }
 
-/// Whether the text between two spans is short glue without white space,
-/// which one value could run across (`([API_KEY_1]:\"[API_KEY_2]`): the
-/// second look then reads both spans as tokens in one window.
+/// Whether the text between two spans is glue without white space, which
+/// one value could run across (`([API_KEY_1]:\"[API_KEY_2]`): the second
+/// look then reads both spans as tokens in one window.
 fn glue(b: &[u8], from: usize, to: usize) -> bool {
-    to - from <= SETTLE_REACH && !b[from..to].iter().any(u8::is_ascii_whitespace)
+    !b[from..to].iter().any(u8::is_ascii_whitespace)
 }
 
 fn glued_left(b: &[u8], start: usize) -> bool {
