@@ -100,6 +100,7 @@ pub use error::{BinaryReason, PiiError};
 pub use input::{MAX_CONTROL_PERCENT, SNIFF_LEN, sniff_binary};
 pub use kind::PiiKind;
 pub use map::{MapEntry, RedactionMap, token_for};
+pub use scan::contains_token;
 pub use span::{RedactedSpan, Span};
 pub use stream::{StreamOptions, StreamReport};
 

@@ -71,7 +71,7 @@ pub(crate) fn model_call_details(
     let redacted = request
         .messages
         .iter()
-        .any(|m| turn::has_token(m.content()));
+        .any(|m| pii::contains_token(m.content()));
     let details = serde_json::json!({
         "conversation_id": conversation,
         "purpose": purpose,

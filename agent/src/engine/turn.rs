@@ -54,33 +54,6 @@ pub(super) fn tool_specs(registry: &Registry) -> Vec<ToolSpec> {
         .collect()
 }
 
-/// A redaction token anywhere in the text: `[KIND_N]`.
-pub(super) fn has_token(text: &str) -> bool {
-    let bytes = text.as_bytes();
-    let mut i = 0;
-    while let Some(p) = text[i..].find('[') {
-        let start = i + p + 1;
-        let mut j = start;
-        while j < bytes.len()
-            && (bytes[j].is_ascii_uppercase() || bytes[j] == b'_' || bytes[j].is_ascii_digit())
-        {
-            j += 1;
-        }
-        if j < bytes.len() && bytes[j] == b']' && j > start {
-            let inner = &text[start..j];
-            if let Some((kind, n)) = inner.rsplit_once('_')
-                && !kind.is_empty()
-                && !n.is_empty()
-                && n.bytes().all(|b| b.is_ascii_digit())
-            {
-                return true;
-            }
-        }
-        i = start;
-    }
-    false
-}
-
 struct Turn<'a> {
     engine: &'a Engine,
     llm: &'a LlmClient,
@@ -827,14 +800,6 @@ fn refused(text: &str) -> tools::ToolResult {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn tokens_are_recognised() {
-        assert!(has_token("host [IPV4_1] down"));
-        assert!(has_token("[CREDIT_CARD_12]"));
-        assert!(!has_token("array[0] and [note] and [A_]"));
-        assert!(!has_token("no brackets"));
-    }
 
     #[test]
     fn summary_prefix_cannot_be_forged() {

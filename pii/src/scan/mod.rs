@@ -320,6 +320,12 @@ pub(crate) fn token_len_at(b: &[u8], i: usize) -> Option<usize> {
     Some(close + 1 - i)
 }
 
+/// Whether `text` holds a replacement token (`[EMAIL_3]`) anywhere.
+pub fn contains_token(text: &str) -> bool {
+    let b = text.as_bytes();
+    memchr::memchr_iter(b'[', b).any(|i| token_len_at(b, i).is_some())
+}
+
 /// Whether the range `start..end` cuts a replacement token: some token
 /// overlaps it without lying wholly inside it. A token is atomic, so a swept
 /// value that ends with its `[` or lies within its name is no occurrence.
@@ -368,6 +374,10 @@ mod tests {
         assert_eq!(token_len_at(b"[_1]", 0), None);
         assert_eq!(token_len_at(b"[IPV4_3]", 0), Some(8));
         assert_eq!(token_len_at(b"[IPV4]", 0), None);
+        assert!(contains_token("host [IPV4_1] down"));
+        assert!(contains_token("[CREDIT_CARD_12]"));
+        assert!(!contains_token("array[0] and [note] and [A_] and [FOO_1]"));
+        assert!(!contains_token("no brackets"));
     }
 
     #[test]
