@@ -415,14 +415,13 @@ impl SettleWindow {
 }
 
 /// The window of a second look at span `k`. It reaches to the ends of the
-/// span's line, or `reach` bytes (as far as the longest value,
-/// [`MAX_SETTLE_WINDOW`], first): a value that swallows the token can
-/// only be judged whole. It takes in
-/// the neighbouring spans glued to the ones it has (one value can swallow
-/// them all); a neighbour that is not glued, or that straddles its edge,
-/// ends it and is shown as its token, as a second pass would read it (a
-/// quoted value ends differently before `[API_KEY_1]` than at the end of
-/// the text).
+/// span's line, or `reach` bytes ([`MAX_SETTLE_WINDOW`], as far as the
+/// longest value, or [`SETTLE_WINDOW`]): a value that swallows the token
+/// can only be judged whole. It takes in the neighbouring spans glued to
+/// the ones it has (one value can swallow them all); a neighbour that is
+/// not glued, or that straddles its edge, ends it and is shown as its
+/// token, as a second pass would read it (a quoted value ends differently
+/// before `[API_KEY_1]` than at the end of the text).
 fn settle_window(text: &str, spans: &[Span], k: usize, reach: usize) -> SettleWindow {
     let b = text.as_bytes();
     let s = spans[k];
@@ -516,12 +515,13 @@ fn glued_right(b: &[u8], end: usize) -> bool {
 const LONG_NUMBER_DIGITS: usize = 7;
 const LONG_NUMBER_SPAN: usize = 40;
 
-/// How far around a glued span the second look reaches. Detectors decide
-/// from a few bytes of context; values longer than this that touch a span
-/// are not re-examined.
+/// How far the short second-look window reaches on each side, used where
+/// the long one would cut through text (a line longer than the longest
+/// value). Detectors decide from a few bytes of context; there, values
+/// longer than this that touch a span are not re-examined.
 const SETTLE_WINDOW: usize = 96;
-/// The most a second-look window grows to on one side: the longest value
-/// plus the usual window.
+/// How far the long second-look window reaches on each side at the most:
+/// the longest value plus the short window.
 const MAX_SETTLE_WINDOW: usize = keyword::MAX_VALUE + SETTLE_WINDOW;
 /// How close to the token a second-look find must be to be kept; context
 /// rules read at most this far (the version word before an address is the

@@ -520,4 +520,64 @@ mod tests {
         assert_eq!(summary_through(cut[0].msg.content()), Some(2));
         assert_eq!(summary_through("[Summary of messages 1–x"), None);
     }
+
+    /// A stored conversation with an incident, and an offline engine over it.
+    async fn conversation() -> (tempfile::TempDir, Store, ConversationId) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(storage::DbConfig {
+            path: dir.path().join("tftsr.db"),
+            key: storage::DbKey::Raw([3; 32]),
+            key_source: "test".into(),
+        })
+        .await
+        .unwrap();
+        let engine = super::super::Engine::new(store.clone(), None, Default::default());
+        let created = engine
+            .run_tool(
+                None,
+                "create_issue",
+                serde_json::json!({"title": "db down"}),
+            )
+            .await;
+        let issue: serde_json::Value = serde_json::from_str(&created.content).unwrap();
+        let issue = IssueId::from_string(issue["id"].as_str().unwrap());
+        let conv = engine.new_conversation(&issue, None).await.unwrap();
+        (dir, store, conv)
+    }
+
+    #[tokio::test]
+    async fn a_turns_history_sees_what_others_stored_before_its_own_rows() {
+        let (_dir, store, conv) = conversation().await;
+        let mut history = StoredHistory::default();
+        assert!(history.load(&store, &conv).await.unwrap().is_empty());
+        // Someone else stores a message; the turn then stores its own.
+        append(&store, &conv, &WireMessage::user("from elsewhere"), 5)
+            .await
+            .unwrap();
+        history
+            .append(&store, &conv, &WireMessage::user("own"), 4)
+            .await
+            .unwrap();
+        let seen = |items: Vec<HistoryItem>| {
+            items
+                .iter()
+                .map(|i| (i.seq, i.msg.content().to_string(), i.tokens))
+                .collect::<Vec<_>>()
+        };
+        let expected = vec![
+            (Some(1), "from elsewhere".to_string(), 5),
+            (Some(2), "own".to_string(), 4),
+        ];
+        assert_eq!(seen(history.load(&store, &conv).await.unwrap()), expected);
+        // The same as a full load, and the next load after a stale mark
+        // reads what was stored since.
+        assert_eq!(seen(load(&store, &conv).await.unwrap()), expected);
+        append(&store, &conv, &WireMessage::user("later"), 3)
+            .await
+            .unwrap();
+        history.stale();
+        let all = seen(history.load(&store, &conv).await.unwrap());
+        assert_eq!(all.len(), 3);
+        assert_eq!(all[2], (Some(3), "later".to_string(), 3));
+    }
 }
