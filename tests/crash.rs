@@ -49,6 +49,9 @@ use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+
 use agent::engine::repair::ABORTED;
 use agent::llm::ToolCall;
 use serde_json::{Value, json};
@@ -57,6 +60,7 @@ use storage::{Db, DbConfig, IssueId, Role, TimelineEventType};
 use testkit::{MockLlm, Reply, SseReply};
 
 use common::MODEL;
+
 /// Iterations in CI; `TFTSR_CRASH_ITERATIONS` overrides.
 const CI_ITERATIONS: usize = 10;
 /// Lines of the attached log: enough that redacting and storing it takes a
@@ -64,24 +68,6 @@ const CI_ITERATIONS: usize = 10;
 const LOG_LINES: usize = 12_000;
 /// How long any one child process may take before the test gives up on it.
 const PROCESS_DEADLINE: Duration = Duration::from_secs(90);
-
-/// SplitMix64: a small, seedable generator (the binary package has no
-/// `rand` dev-dependency, and this one is enough to spread kill times).
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
-    }
-}
 
 /// One line fed to the REPL.
 #[derive(Debug, Clone)]
@@ -776,15 +762,15 @@ fn killed_sessions_lose_no_acknowledged_message_and_resume_cleanly() {
     write_log(&log);
     let session = calibrate(&log);
     println!("a whole session takes {} ms", session.as_millis());
-    let mut rng = Rng(seed);
+    let mut rng = StdRng::seed_from_u64(seed);
     let span = session.as_millis() as u64 * 21 / 20;
     let mut phases: BTreeMap<String, usize> = BTreeMap::new();
     for n in 0..iterations {
         // One iteration in eight aims at start-up, where files are created.
-        let kill_ms = if rng.below(8) == 0 {
-            rng.below(80)
+        let kill_ms = if rng.gen_range(0..8) == 0 {
+            rng.gen_range(0..80)
         } else {
-            rng.below(span)
+            rng.gen_range(0..span.max(1))
         };
         let started = Instant::now();
         let outcome = iteration(n, Duration::from_millis(kill_ms), &log);
