@@ -140,25 +140,6 @@ fn token_soup(rng: &mut Rng) -> Vec<u8> {
     input
 }
 
-fn mutated(rng: &mut Rng, seeds: &[(String, Vec<u8>)]) -> Vec<u8> {
-    let mut input = seeds[rng.below(seeds.len())].1.clone();
-    for _ in 0..1 + rng.below(5) {
-        let at = rng.below(input.len() + 1);
-        match rng.below(4) {
-            0 if at < input.len() => input[at] = rng.byte(),
-            1 if at < input.len() => {
-                input.remove(at);
-            }
-            2 => {
-                let token = TOKENS[rng.below(TOKENS.len())].as_bytes();
-                input.splice(at..at, token.iter().copied());
-            }
-            _ => input.insert(at, rng.byte()),
-        }
-    }
-    input
-}
-
 #[test]
 fn seeded_random_payloads_pass() {
     let seeds = corpus("bot_events");
@@ -166,7 +147,7 @@ fn seeded_random_payloads_pass() {
     for n in 0..RANDOM_INPUTS {
         let input = match n % 3 {
             0 => token_soup(&mut rng),
-            1 => mutated(&mut rng, &seeds),
+            1 => testkit::replay::mutated(&mut rng.0, &seeds, &TOKENS),
             _ => {
                 let mut input = vec![0];
                 let len = rng.below(48);
@@ -191,7 +172,7 @@ fn seeded_random_signing_inputs_pass() {
             let len = rng.below(200);
             rng.bytes(len)
         } else {
-            mutated(&mut rng, &seeds)
+            testkit::replay::mutated(&mut rng.0, &seeds, &TOKENS)
         };
         check_named(
             &format!("signing input {n} (seed {SEED:#x})"),

@@ -97,25 +97,6 @@ fn token_soup(rng: &mut StdRng) -> Vec<u8> {
     input
 }
 
-fn mutated(rng: &mut StdRng, seeds: &[(String, Vec<u8>)]) -> Vec<u8> {
-    let mut input = seeds[rng.gen_range(0..seeds.len())].1.clone();
-    for _ in 0..rng.gen_range(1..6) {
-        let at = rng.gen_range(0..=input.len());
-        match rng.gen_range(0..4) {
-            0 if at < input.len() => input[at] = rng.r#gen(),
-            1 if at < input.len() => {
-                input.remove(at);
-            }
-            2 => {
-                let token = TOKENS[rng.gen_range(0..TOKENS.len())].as_bytes();
-                input.splice(at..at, token.iter().copied());
-            }
-            _ => input.insert(at, rng.r#gen()),
-        }
-    }
-    input
-}
-
 #[test]
 fn seeded_random_inputs_pass() {
     let seeds = corpus();
@@ -123,7 +104,7 @@ fn seeded_random_inputs_pass() {
     for n in 0..RANDOM_INPUTS {
         let input = match n % 3 {
             0 => token_soup(&mut rng),
-            1 => mutated(&mut rng, &seeds),
+            1 => testkit::replay::mutated(&mut rng, &seeds, &TOKENS),
             _ => {
                 let mut input = vec![1];
                 input.extend((0..rng.gen_range(0..160)).map(|_| rng.r#gen::<u8>()));

@@ -49,6 +49,31 @@ pub fn run_check(
     })
 }
 
+/// One of `seeds` with one to five random edits: a byte changed, a byte
+/// removed, a byte inserted, or one of `tokens` spliced in. Shared by the
+/// replay tests, so each mutates its corpus the same way.
+pub fn mutated(rng: &mut impl rand::Rng, seeds: &[(String, Vec<u8>)], tokens: &[&str]) -> Vec<u8> {
+    let mut input = seeds
+        .get(rng.gen_range(0..seeds.len().max(1)))
+        .map(|(_, bytes)| bytes.clone())
+        .unwrap_or_default();
+    for _ in 0..rng.gen_range(1..6) {
+        let at = rng.gen_range(0..=input.len());
+        match rng.gen_range(0..4) {
+            0 if at < input.len() => input[at] = rng.r#gen(),
+            1 if at < input.len() => {
+                input.remove(at);
+            }
+            2 if !tokens.is_empty() => {
+                let token = tokens[rng.gen_range(0..tokens.len())].as_bytes();
+                input.splice(at..at, token.iter().copied());
+            }
+            _ => input.insert(at, rng.r#gen()),
+        }
+    }
+    input
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -63,6 +88,29 @@ mod tests {
             "{err}"
         );
         assert!(err.contains("x\u{fffd}y"), "{err}");
+    }
+
+    #[test]
+    fn mutations_start_from_a_seed_and_change_it() {
+        use rand::SeedableRng;
+        let seeds = vec![("a".to_string(), b"0123456789".to_vec())];
+        let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+        let outputs: Vec<Vec<u8>> = (0..50)
+            .map(|_| mutated(&mut rng, &seeds, &["<T>"]))
+            .collect();
+        assert!(
+            outputs.iter().any(|o| o.windows(3).any(|w| w == b"<T>")),
+            "a token is spliced in"
+        );
+        assert!(outputs.iter().any(|o| o.len() < 10), "bytes are removed");
+        assert!(
+            outputs.iter().all(|o| o.len() <= 10 + 5 * 3),
+            "at most five edits"
+        );
+        assert!(
+            mutated(&mut rng, &[], &[]).len() <= 5,
+            "no seeds: random bytes only"
+        );
     }
 
     #[test]
