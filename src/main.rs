@@ -19,6 +19,13 @@ use clap::Parser;
 
 use cli::{Cli, Command};
 
+/// mimalloc instead of the C library's allocator: a model round allocates
+/// and frees many short-lived buffers (request bodies, stream chunks, JSON
+/// values, token pieces), often on one thread and freed on another. The
+/// engine benchmark measures the difference (bench/engine.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_tracing(cli.verbose);

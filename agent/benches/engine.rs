@@ -43,6 +43,10 @@ use storage::{ConversationId, DbConfig, DbKey, IssueId, Role, Store};
 use testkit::{MockLlm, Reply, SseReply, next_call_id};
 use tokio_util::sync::CancellationToken;
 
+/// The binary's allocator, so that the bench measures what ships.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// o200k tokenizer, the product's default model.
 const MODEL: &str = "gpt-4o-mini";
 
