@@ -154,8 +154,46 @@ fn check_not_plaintext(path: &Path) -> Result<()> {
     Ok(())
 }
 
+/// How long [`sqlcipher_ready`] waits for SQLCipher's start-up when another
+/// thread is running it.
+const SQLCIPHER_START_WAIT: Duration = Duration::from_secs(5);
+
+/// Waits, once per process, until SQLCipher can key a connection.
+///
+/// SQLite marks itself initialised and lets other threads in before it runs
+/// SQLCipher's own start-up (crypto provider, mutexes; `SQLITE_EXTRA_INIT`).
+/// A connection keyed on another thread in that window fails with "An error
+/// occurred with PRAGMA key or rekey", for a perfectly good key. Keying a
+/// throw-away in-memory connection here, before any real one, runs that
+/// start-up to its end on this thread (or waits it out if a connection
+/// opened elsewhere started it); every later open finds it done.
+fn sqlcipher_ready() -> Result<()> {
+    static READY: std::sync::OnceLock<std::result::Result<(), String>> = std::sync::OnceLock::new();
+    let probe = || -> rusqlite::Result<()> {
+        let conn = Connection::open_in_memory()?;
+        conn.execute_batch("PRAGMA cipher_log_level = NONE;")?;
+        conn.execute_batch(&format!("PRAGMA key = \"x'{}'\";", "00".repeat(32)))
+    };
+    READY
+        .get_or_init(|| {
+            let started = std::time::Instant::now();
+            loop {
+                match probe() {
+                    Ok(()) => return Ok(()),
+                    Err(e) if started.elapsed() >= SQLCIPHER_START_WAIT => {
+                        return Err(e.to_string());
+                    }
+                    Err(_) => std::thread::sleep(Duration::from_millis(1)),
+                }
+            }
+        })
+        .clone()
+        .map_err(|e| StorageError::Invalid(format!("SQLCipher did not start: {e}")))
+}
+
 /// Opens one keyed connection with the product's settings. Does not migrate.
 pub fn open_connection(config: &DbConfig) -> Result<Connection> {
+    sqlcipher_ready()?;
     check_not_plaintext(&config.path)?;
     let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
         | OpenFlags::SQLITE_OPEN_CREATE
