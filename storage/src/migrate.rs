@@ -59,6 +59,7 @@ pub static MIGRATIONS: &[Migration] = &[
     migration!("020_root_causes"),
     migration!("021_incident_notes"),
     migration!("022_chat_threads"),
+    migration!("023_drop_duplicate_message_index"),
 ];
 
 const CREATE_MIGRATIONS_TABLE: &str = "CREATE TABLE IF NOT EXISTS _migrations (

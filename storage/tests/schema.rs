@@ -177,10 +177,7 @@ fn live_schema_equals_the_seed() {
     ]);
     let extra_indexes: BTreeMap<&str, Vec<&str>> = BTreeMap::from([
         ("audit_log", vec!["idx_audit_log_entity"]),
-        (
-            "ai_messages",
-            vec!["auto(conversation_id,seq)", "idx_ai_messages_conversation"],
-        ),
+        ("ai_messages", vec!["auto(conversation_id,seq)"]),
     ]);
 
     for (table, seed_sql) in &seed_tables {
@@ -267,5 +264,56 @@ fn every_migration_is_recorded_in_order() {
         numbers,
         (1..=names.len() as u32).collect::<Vec<u32>>(),
         "numbered without gaps"
+    );
+}
+
+/// Reading a conversation in order (the engine's every round) is answered
+/// by the UNIQUE(conversation_id, seq) index, with no scan and no sort,
+/// now that the duplicate index of migration 015 is gone.
+#[test]
+fn conversation_reads_use_the_unique_index() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = common::open_db(dir.path());
+    let plan = |sql: &str| -> Vec<String> {
+        let mut stmt = db
+            .conn()
+            .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+            .unwrap();
+        stmt.query_map(["c", "1"], |r| r.get::<_, String>(3))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+    };
+    for sql in [
+        "SELECT content FROM ai_messages WHERE conversation_id = ?1 AND seq > ?2 ORDER BY seq",
+        "SELECT content FROM ai_messages WHERE conversation_id = ?1 AND ?2 = ?2 ORDER BY seq",
+        "SELECT max(seq) FROM ai_messages WHERE conversation_id = ?1 AND ?2 = ?2",
+    ] {
+        let steps = plan(sql);
+        assert!(
+            steps
+                .iter()
+                .any(|s| s.contains("USING INDEX sqlite_autoindex_ai_messages")
+                    || s.contains("USING COVERING INDEX sqlite_autoindex_ai_messages")),
+            "{sql}: {steps:?}"
+        );
+        assert!(
+            !steps
+                .iter()
+                .any(|s| s.starts_with("SCAN") || s.contains("TEMP B-TREE")),
+            "{sql}: {steps:?}"
+        );
+    }
+    let names: Vec<String> = db
+        .conn()
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'ai_messages'")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert!(
+        !names.iter().any(|n| n == "idx_ai_messages_conversation"),
+        "{names:?}"
     );
 }
