@@ -39,6 +39,6 @@ pub use error::{Result, StorageError};
 pub use ids::*;
 pub use model::*;
 pub use open::{DbConfig, DbKey, default_data_dir};
-pub use store::Store;
+pub use store::{QueuedWrite, Store};
 
 pub use rusqlite;

@@ -116,6 +116,30 @@ impl Store {
         F: FnOnce(&mut Connection) -> Result<R> + Send + 'static,
         R: Send + 'static,
     {
+        self.submit(f)?.await.map_err(|_| StorageError::Closed)?
+    }
+
+    /// [`Store::write`] in two steps: the transaction is queued for the
+    /// writer now, and its result is waited for later
+    /// ([`QueuedWrite::wait`]), so the caller can do other work while it
+    /// commits. Queued writes run in the order they were queued, like all
+    /// writes. A dropped [`QueuedWrite`] does not cancel the transaction.
+    pub fn queue_write<R, F>(&self, f: F) -> Result<QueuedWrite<R>>
+    where
+        F: FnOnce(&Transaction<'_>) -> Result<R> + Send + 'static,
+        R: Send + 'static,
+    {
+        Ok(QueuedWrite {
+            done: self.submit(move |conn| write_tx(conn, f))?,
+        })
+    }
+
+    /// Queues `f` for the writer thread; the receiver gets its result.
+    fn submit<R, F>(&self, f: F) -> Result<oneshot::Receiver<Result<R>>>
+    where
+        F: FnOnce(&mut Connection) -> Result<R> + Send + 'static,
+        R: Send + 'static,
+    {
         let (done_tx, done_rx) = oneshot::channel();
         let job: Job = Box::new(move |conn| {
             let out = std::panic::catch_unwind(AssertUnwindSafe(|| f(conn))).unwrap_or_else(|_| {
@@ -125,12 +149,10 @@ impl Store {
             });
             let _ = done_tx.send(out);
         });
-        {
-            let jobs = self.inner.jobs.lock().map_err(|_| StorageError::Closed)?;
-            let sender = jobs.as_ref().ok_or(StorageError::Closed)?;
-            sender.send(job).map_err(|_| StorageError::Closed)?;
-        }
-        done_rx.await.map_err(|_| StorageError::Closed)?
+        let jobs = self.inner.jobs.lock().map_err(|_| StorageError::Closed)?;
+        let sender = jobs.as_ref().ok_or(StorageError::Closed)?;
+        sender.send(job).map_err(|_| StorageError::Closed)?;
+        Ok(done_rx)
     }
 
     /// Runs `f` on a reader connection, on the blocking pool.
@@ -160,6 +182,19 @@ impl Store {
         })
         .await
         .map_err(|_| StorageError::Invalid("internal error: a database read panicked".into()))?
+    }
+}
+
+/// A transaction queued by [`Store::queue_write`].
+#[derive(Debug)]
+pub struct QueuedWrite<R> {
+    done: oneshot::Receiver<Result<R>>,
+}
+
+impl<R> QueuedWrite<R> {
+    /// Waits for the transaction; its result, as [`Store::write`] returns it.
+    pub async fn wait(self) -> Result<R> {
+        self.done.await.map_err(|_| StorageError::Closed)?
     }
 }
 

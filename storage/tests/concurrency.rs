@@ -155,3 +155,56 @@ async fn dropping_the_last_handle_closes_every_connection_before_returning() {
         );
     }
 }
+
+/// Queued writes commit in the order they were queued, interleaved with
+/// ordinary writes, while the caller goes on; a queued write whose handle
+/// is dropped still commits, and a failing one rolls back alone.
+#[tokio::test(flavor = "current_thread")]
+async fn queued_writes_commit_in_queue_order_while_the_caller_goes_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(common::raw_config(dir.path())).await.unwrap();
+    let conv = store
+        .write(|tx| {
+            let issue = storage::repo::issues::insert(
+                tx,
+                &storage::repo::issues::NewIssue {
+                    title: "queue".into(),
+                    ..Default::default()
+                },
+            )?;
+            conversations::insert(tx, &issue.id, "test", "test", None)
+        })
+        .await
+        .unwrap();
+    let message = |text: &str| messages::NewMessage {
+        role: Role::User,
+        content: text.into(),
+        token_count: 1,
+        tool_calls: None,
+        tool_call_id: None,
+    };
+    let append = |text: &str| {
+        let (id, m) = (conv.id.clone(), message(text));
+        move |tx: &rusqlite::Transaction<'_>| messages::append(tx, &id, &m)
+    };
+    let first = store.queue_write(append("first")).unwrap();
+    // Dropped at once: the transaction is not cancelled.
+    drop(store.queue_write(append("second")).unwrap());
+    let failing = store
+        .queue_write(|_| -> storage::Result<()> { Err(StorageError::Invalid("no".into())) })
+        .unwrap();
+    let third = store.queue_write(append("third")).unwrap();
+    // The caller is free meanwhile; an ordinary write queues behind them.
+    store.write(append("fourth")).await.unwrap();
+    assert_eq!(third.wait().await.unwrap().seq, 3);
+    assert!(matches!(
+        failing.wait().await,
+        Err(StorageError::Invalid(_))
+    ));
+    assert_eq!(first.wait().await.unwrap().seq, 1);
+
+    let id = conv.id.clone();
+    let stored = store.read(move |c| messages::list(c, &id)).await.unwrap();
+    let texts: Vec<&str> = stored.iter().map(|m| m.content.as_str()).collect();
+    assert_eq!(texts, ["first", "second", "third", "fourth"]);
+}

@@ -202,6 +202,14 @@ pub async fn load(
 /// last read, on the writer's connection (whose pages are already
 /// decrypted). The next [`StoredHistory::load`] then has nothing to read:
 /// the request that follows a tool result costs no read at all.
+///
+/// [`StoredHistory::begin_append`] does the same without waiting: the
+/// writer commits the message while the turn builds and encodes the next
+/// request from the history with that message in it. Until
+/// [`StoredHistory::settle`] has waited for the commit, rows someone else
+/// stored meanwhile are not in the history; `settle` says whether there
+/// were any, and the turn then builds the request again. Nothing is sent
+/// before `settle`.
 #[derive(Debug, Default)]
 pub struct StoredHistory {
     /// Every stored message read so far, in `seq` order, before the cut at
@@ -210,6 +218,23 @@ pub struct StoredHistory {
     /// The last write was [`StoredHistory::append`], which read everything
     /// stored up to and including its own row.
     caught_up: bool,
+    pending: Option<PendingAppend>,
+}
+
+/// A message queued for the writer.
+#[derive(Debug)]
+struct PendingAppend {
+    /// The message as the history shows it meanwhile (no `seq` yet).
+    item: HistoryItem,
+    write: storage::QueuedWrite<(Vec<Message>, Message)>,
+}
+
+/// What [`StoredHistory::settle`] found.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Settled {
+    /// Rows stored by someone else before the pending message: the history
+    /// read before `settle` lacked them.
+    pub others_stored: bool,
 }
 
 impl StoredHistory {
@@ -217,12 +242,18 @@ impl StoredHistory {
         self.items.last().and_then(|i| i.seq).unwrap_or(0)
     }
 
-    /// The conversation as [`load`] returns it.
+    /// The conversation as [`load`] returns it (with a pending message in
+    /// it as described on the type).
     pub async fn load(
         &mut self,
         store: &Store,
         conversation: &ConversationId,
     ) -> Result<Vec<HistoryItem>, EngineError> {
+        if let Some(pending) = &self.pending {
+            let mut items = self.items.clone();
+            items.push(pending.item.clone());
+            return Ok(cut_at_summary(items));
+        }
         if !std::mem::take(&mut self.caught_up) {
             let (id, after) = (conversation.clone(), self.last_seq());
             let stored = store
@@ -242,23 +273,63 @@ impl StoredHistory {
         msg: &WireMessage,
         tokens: usize,
     ) -> Result<(), EngineError> {
-        let new = new_message(msg, tokens);
-        let (id, after) = (conversation.clone(), self.last_seq());
-        let (earlier, own) = store
-            .write(move |tx| {
-                let earlier = messages::list_after(tx, &id, after)?;
-                let own = messages::append(tx, &id, &new)?;
-                Ok((earlier, own))
-            })
+        self.begin_append(store, conversation, msg.clone(), tokens)
             .await?;
-        self.items.extend(earlier.iter().map(to_item));
-        self.items.push(to_item(&own));
-        self.caught_up = true;
+        self.settle().await?;
         Ok(())
     }
 
+    /// Queues `msg` for storing as [`StoredHistory::append`] does, without
+    /// waiting for it. Waits for a message still pending from before.
+    pub async fn begin_append(
+        &mut self,
+        store: &Store,
+        conversation: &ConversationId,
+        msg: WireMessage,
+        tokens: usize,
+    ) -> Result<(), EngineError> {
+        self.settle().await?;
+        let new = new_message(&msg, tokens);
+        let (id, after) = (conversation.clone(), self.last_seq());
+        let write = store.queue_write(move |tx| {
+            let earlier = messages::list_after(tx, &id, after)?;
+            let own = messages::append(tx, &id, &new)?;
+            Ok((earlier, own))
+        })?;
+        self.pending = Some(PendingAppend {
+            item: HistoryItem::new(None, msg, tokens),
+            write,
+        });
+        Ok(())
+    }
+
+    /// Whether a message from [`StoredHistory::begin_append`] has not been
+    /// settled yet.
+    pub fn has_pending(&self) -> bool {
+        self.pending.is_some()
+    }
+
+    /// Waits until a message from [`StoredHistory::begin_append`] is stored
+    /// (or has failed to be: its error is returned, and it is not in the
+    /// history). Nothing to do without one.
+    pub async fn settle(&mut self) -> Result<Settled, EngineError> {
+        let Some(pending) = self.pending.take() else {
+            return Ok(Settled::default());
+        };
+        let stored = pending.write.wait().await?;
+        let others_stored = !stored.0.is_empty();
+        self.caught_up_with(stored);
+        Ok(Settled { others_stored })
+    }
+
+    fn caught_up_with(&mut self, (earlier, own): (Vec<Message>, Message)) {
+        self.items.extend(earlier.iter().map(to_item));
+        self.items.push(to_item(&own));
+        self.caught_up = true;
+    }
+
     /// Something was stored without [`StoredHistory::append`]: the next
-    /// load reads.
+    /// load reads. Call [`StoredHistory::settle`] before storing it.
     pub fn stale(&mut self) {
         self.caught_up = false;
     }
@@ -579,5 +650,61 @@ mod tests {
         let all = seen(history.load(&store, &conv).await.unwrap());
         assert_eq!(all.len(), 3);
         assert_eq!(all[2], (Some(3), "later".to_string(), 3));
+    }
+
+    /// A message queued with `begin_append` is in the history before it
+    /// commits; `settle` reports whether rows by someone else came first,
+    /// and the history afterwards is the stored one.
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_pending_message_stands_in_the_history_until_settled() {
+        let (_dir, store, conv) = conversation().await;
+        let seen = |items: Vec<HistoryItem>| {
+            items
+                .iter()
+                .map(|i| (i.seq, i.msg.content().to_string(), i.tokens))
+                .collect::<Vec<_>>()
+        };
+        let mut history = StoredHistory::default();
+        history
+            .begin_append(&store, &conv, WireMessage::user("own"), 4)
+            .await
+            .unwrap();
+        assert!(history.has_pending());
+        assert_eq!(
+            seen(history.load(&store, &conv).await.unwrap()),
+            vec![(None, "own".to_string(), 4)]
+        );
+        let settled = history.settle().await.unwrap();
+        assert!(!settled.others_stored);
+        assert!(!history.has_pending());
+        assert_eq!(
+            seen(history.load(&store, &conv).await.unwrap()),
+            vec![(Some(1), "own".to_string(), 4)]
+        );
+
+        // Someone else stores first: the pending message lands after it,
+        // and settle says so.
+        append(&store, &conv, &WireMessage::user("from elsewhere"), 5)
+            .await
+            .unwrap();
+        history
+            .begin_append(&store, &conv, WireMessage::user("second own"), 3)
+            .await
+            .unwrap();
+        assert_eq!(
+            seen(history.load(&store, &conv).await.unwrap()).len(),
+            2,
+            "rows by others are not read before settle"
+        );
+        assert!(history.settle().await.unwrap().others_stored);
+        let expected = vec![
+            (Some(1), "own".to_string(), 4),
+            (Some(2), "from elsewhere".to_string(), 5),
+            (Some(3), "second own".to_string(), 3),
+        ];
+        assert_eq!(seen(history.load(&store, &conv).await.unwrap()), expected);
+        assert_eq!(seen(load(&store, &conv).await.unwrap()), expected);
+        // Nothing pending: settle is a no-op.
+        assert_eq!(history.settle().await.unwrap(), Settled::default());
     }
 }

@@ -173,7 +173,12 @@ async fn run_inner(
         confirmer: options.confirmer,
         pending_audit: None,
     };
-    let outcome = turn.rounds(sink, cancel).await?;
+    let outcome = turn.rounds(sink, cancel).await;
+    // However the turn ended, a result still being stored is waited for:
+    // the next turn's messages must come after it.
+    let settled = turn.history.settle().await;
+    let outcome = outcome?;
+    settled?;
     sink(EngineEvent::TurnFinished(outcome.usage.clone()));
     Ok(outcome)
 }
@@ -296,6 +301,7 @@ impl Turn<'_> {
     ) -> Result<TurnOutcome, EngineError> {
         loop {
             if cancel.is_cancelled() {
+                self.history.settle().await?;
                 return Ok(self.outcome(String::new(), false, true));
             }
             if let Some(reason) = self.out_of_budget() {
@@ -314,6 +320,7 @@ impl Turn<'_> {
             if std::mem::take(&mut self.root_cause_recorded) {
                 // A recorded root cause is drafted into the RCA without being
                 // asked; a failed draft is reported, not fatal to the turn.
+                self.history.settle().await?;
                 match crate::drafting::draft(
                     self.engine,
                     &self.issue,
@@ -347,6 +354,7 @@ impl Turn<'_> {
         text: &str,
         calls: &[ToolCall],
     ) -> Result<Vec<ToolCall>, EngineError> {
+        self.history.settle().await?;
         let stored = persist::append_redacted_answer(
             self.engine.store(),
             &self.conversation,
@@ -420,6 +428,18 @@ impl Turn<'_> {
             count,
         )
         .0;
+        if fixed + budget::total(&history) > budget && self.history.has_pending() {
+            // Compaction may ask the model for a summary: nothing is sent
+            // before the round's last result is stored.
+            self.history.settle().await?;
+            history = repair::repair(
+                self.history
+                    .load(self.engine.store(), &self.conversation)
+                    .await?,
+                count,
+            )
+            .0;
+        }
         if fixed + budget::total(&history) > budget {
             budget::shorten_old_tool_outputs(&mut history, count);
         }
@@ -537,6 +557,18 @@ impl Turn<'_> {
         cancel: &CancellationToken,
     ) -> Result<Result<Completion, String>, EngineError> {
         let mut request = self.request(with_tools, sink, cancel).await?;
+        // Encoded while the round's last tool result commits; sent only
+        // once it has.
+        let mut prepared = self.llm.prepare(&request)?;
+        if self.history.has_pending() && self.history.settle().await?.others_stored {
+            // Someone stored rows before the result: the request must
+            // carry them too.
+            if with_tools {
+                self.specs = std::mem::take(&mut request.tools);
+            }
+            request = self.request(with_tools, sink, cancel).await?;
+            prepared = self.llm.prepare(&request)?;
+        }
         self.usage.rounds += 1;
         let mut forward = |e: StreamEvent| match e {
             StreamEvent::TextDelta(t) => sink(EngineEvent::TextDelta(t)),
@@ -551,7 +583,10 @@ impl Turn<'_> {
             }),
             StreamEvent::ToolCallStarted { .. } => {}
         };
-        let result = self.llm.chat(&request, &mut forward, cancel).await;
+        let result = self
+            .llm
+            .chat_prepared(&request, prepared, &mut forward, cancel)
+            .await;
         if with_tools {
             self.specs = std::mem::take(&mut request.tools);
         }
@@ -688,10 +723,22 @@ impl Turn<'_> {
                     }
                 }
             });
+            // Every earlier result is stored before another tool starts.
+            self.history.settle().await?;
             let results = join_all(runs).await;
             let mut failure = None;
+            let last_of_round = calls.last().map(|c| c.id.as_str());
             for (c, r) in group.iter().zip(results) {
-                self.store_result(&c.id, &r.content).await?;
+                if Some(c.id.as_str()) == last_of_round && !r.infrastructure && failure.is_none() {
+                    // The next request is encoded while this one commits.
+                    let msg = WireMessage::tool(&c.id, &r.content);
+                    let n = tokens::count_message(&self.model, &msg);
+                    self.history
+                        .begin_append(self.engine.store(), &self.conversation, msg, n)
+                        .await?;
+                } else {
+                    self.store_result(&c.id, &r.content).await?;
+                }
                 sink(EngineEvent::ToolFinished {
                     call_id: c.id.clone(),
                     name: c.name.clone(),

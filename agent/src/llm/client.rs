@@ -66,6 +66,20 @@ struct Inner {
 }
 
 /// `base` + `/suffix`, keeping the base's query (Azure's `api-version`).
+/// A request encoded by [`LlmClient::prepare`], ready to send.
+#[derive(Debug)]
+pub struct PreparedRequest {
+    body: Body,
+    include_usage: bool,
+}
+
+impl PreparedRequest {
+    /// SHA-256 (hex) of the body that will be sent.
+    pub fn sha256(&self) -> &str {
+        &self.body.sha256
+    }
+}
+
 fn endpoint(base: &reqwest::Url, suffix: &str) -> reqwest::Url {
     let mut url = base.clone();
     let path = format!("{}/{}", base.path().trim_end_matches('/'), suffix);
@@ -188,6 +202,31 @@ impl LlmClient {
         sink: &mut (dyn FnMut(StreamEvent) + Send),
         cancel: &CancellationToken,
     ) -> Result<Completion, LlmError> {
+        let prepared = self.prepare(request)?;
+        self.chat_prepared(request, prepared, sink, cancel).await
+    }
+
+    /// Encodes `request` the way [`LlmClient::chat`] would send it, without
+    /// sending anything. A caller can encode while something it must finish
+    /// before sending (storing what the request carries) completes, then
+    /// send with [`LlmClient::chat_prepared`].
+    pub fn prepare(&self, request: &ChatRequest) -> Result<PreparedRequest, LlmError> {
+        let include_usage = self.inner.include_usage.load(Ordering::Relaxed);
+        Ok(PreparedRequest {
+            body: self.encode(request, include_usage)?,
+            include_usage,
+        })
+    }
+
+    /// [`LlmClient::chat`] with the body already encoded from `request` by
+    /// [`LlmClient::prepare`] (on this client).
+    pub async fn chat_prepared(
+        &self,
+        request: &ChatRequest,
+        prepared: PreparedRequest,
+        sink: &mut (dyn FnMut(StreamEvent) + Send),
+        cancel: &CancellationToken,
+    ) -> Result<Completion, LlmError> {
         let span = tracing::info_span!(
             "llm.chat",
             model = %self.inner.config.model,
@@ -196,7 +235,7 @@ impl LlmClient {
             tools = request.tools.len(),
             attempt = tracing::field::Empty,
         );
-        self.chat_with_retries(request, sink, cancel)
+        self.chat_with_retries(request, prepared, sink, cancel)
             .instrument(span)
             .await
     }
@@ -204,6 +243,7 @@ impl LlmClient {
     async fn chat_with_retries(
         &self,
         request: &ChatRequest,
+        prepared: PreparedRequest,
         sink: &mut (dyn FnMut(StreamEvent) + Send),
         cancel: &CancellationToken,
     ) -> Result<Completion, LlmError> {
@@ -211,8 +251,10 @@ impl LlmClient {
         let started = Instant::now();
         let deadline = far_or(started, config.overall_timeout);
         let known: Vec<String> = request.tools.iter().map(|t| t.name.clone()).collect();
-        let mut include_usage = self.inner.include_usage.load(Ordering::Relaxed);
-        let mut body = self.encode(request, include_usage)?;
+        let PreparedRequest {
+            mut body,
+            mut include_usage,
+        } = prepared;
         let mut attempt: u32 = 0;
         let mut retries: u32 = 0;
         loop {

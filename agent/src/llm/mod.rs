@@ -75,7 +75,7 @@ mod sse;
 pub mod text_tools;
 mod types;
 
-pub use client::{LlmClient, parse_answer};
+pub use client::{LlmClient, PreparedRequest, parse_answer};
 pub use config::{
     DEFAULT_BACKOFF_BASE, DEFAULT_BACKOFF_MAX, DEFAULT_CONNECT_TIMEOUT, DEFAULT_IDLE_TIMEOUT,
     DEFAULT_MAX_RETRIES, DEFAULT_MODEL, DEFAULT_OVERALL_TIMEOUT, DEFAULT_RETRY_AFTER_CAP,
