@@ -10,6 +10,7 @@
 //! passphrase costs a ~100 ms key derivation.
 
 use std::panic::AssertUnwindSafe;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
 
 use rusqlite::{Connection, Transaction};
@@ -28,6 +29,8 @@ type Job = Box<dyn FnOnce(&mut Connection) + Send>;
 struct Inner {
     /// `None` once the store is being dropped.
     jobs: Mutex<Option<mpsc::Sender<Job>>>,
+    /// Jobs sent to the writer thread and not finished yet.
+    queued: Arc<AtomicUsize>,
     readers: Mutex<Vec<Connection>>,
     config: DbConfig,
     writer: Option<std::thread::JoinHandle<()>>,
@@ -88,6 +91,7 @@ impl Store {
         Ok(Self {
             inner: Arc::new(Inner {
                 jobs: Mutex::new(Some(tx)),
+                queued: Arc::new(AtomicUsize::new(0)),
                 readers: Mutex::new(Vec::new()),
                 config,
                 writer: Some(writer),
@@ -141,18 +145,43 @@ impl Store {
         R: Send + 'static,
     {
         let (done_tx, done_rx) = oneshot::channel();
+        let queued = Arc::clone(&self.inner.queued);
         let job: Job = Box::new(move |conn| {
             let out = std::panic::catch_unwind(AssertUnwindSafe(|| f(conn))).unwrap_or_else(|_| {
                 Err(StorageError::Invalid(
                     "internal error: a database job panicked".into(),
                 ))
             });
+            queued.fetch_sub(1, Ordering::AcqRel);
             let _ = done_tx.send(out);
         });
         let jobs = self.inner.jobs.lock().map_err(|_| StorageError::Closed)?;
         let sender = jobs.as_ref().ok_or(StorageError::Closed)?;
-        sender.send(job).map_err(|_| StorageError::Closed)?;
+        self.inner.queued.fetch_add(1, Ordering::AcqRel);
+        if sender.send(job).is_err() {
+            self.inner.queued.fetch_sub(1, Ordering::AcqRel);
+            return Err(StorageError::Closed);
+        }
         Ok(done_rx)
+    }
+
+    /// Runs `f` like [`Store::read`], for a short read (a few rows found
+    /// through an index). When the writer thread has nothing queued it runs
+    /// there, without a transaction: the writer's page cache holds the
+    /// pages it last wrote, already decrypted, while SQLite drops a reader
+    /// connection's whole cache whenever anyone commits, so a read right
+    /// after a write decrypts every page again. When writes are queued, it
+    /// runs on a reader as usual and never waits behind them.
+    pub async fn read_small<R, F>(&self, f: F) -> Result<R>
+    where
+        F: FnOnce(&Connection) -> Result<R> + Send + 'static,
+        R: Send + 'static,
+    {
+        if self.inner.queued.load(Ordering::Acquire) == 0 {
+            self.with_writer(move |conn| f(conn)).await
+        } else {
+            self.read(f).await
+        }
     }
 
     /// Runs `f` on a reader connection, on the blocking pool.

@@ -208,3 +208,51 @@ async fn queued_writes_commit_in_queue_order_while_the_caller_goes_on() {
     let texts: Vec<&str> = stored.iter().map(|m| m.content.as_str()).collect();
     assert_eq!(texts, ["first", "second", "third", "fourth"]);
 }
+
+/// A short read runs on the writer thread when nothing is queued there,
+/// and on a reader, without waiting, when a write is in progress.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn small_reads_use_an_idle_writer_and_never_wait_behind_writes() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(common::raw_config(dir.path())).await.unwrap();
+    let thread_name = || std::thread::current().name().map(str::to_owned);
+    let count_issues = |c: &rusqlite::Connection| -> storage::Result<i64> {
+        Ok(c.query_row("SELECT count(*) FROM issues", [], |r| r.get(0))?)
+    };
+
+    let (on, n) = store
+        .read_small(move |c| Ok((thread_name(), count_issues(c)?)))
+        .await
+        .unwrap();
+    assert_eq!(on.as_deref(), Some("tftsr-db-writer"));
+    assert_eq!(n, 0);
+
+    // A write that holds the writer until the read below has finished.
+    let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
+    let held = store
+        .queue_write(move |tx| {
+            storage::repo::issues::insert(
+                tx,
+                &storage::repo::issues::NewIssue {
+                    title: "held".into(),
+                    ..Default::default()
+                },
+            )?;
+            release_rx
+                .recv_timeout(std::time::Duration::from_secs(10))
+                .map_err(|_| StorageError::Invalid("never released".into()))
+        })
+        .unwrap();
+    let (on, n) = tokio::time::timeout(
+        std::time::Duration::from_secs(5),
+        store.read_small(move |c| Ok((thread_name(), count_issues(c)?))),
+    )
+    .await
+    .expect("the read waited behind the write")
+    .unwrap();
+    assert_ne!(on.as_deref(), Some("tftsr-db-writer"));
+    assert_eq!(n, 0, "the uncommitted write is not seen");
+    release_tx.send(()).unwrap();
+    held.wait().await.unwrap();
+    assert_eq!(store.read_small(move |c| count_issues(c)).await.unwrap(), 1);
+}

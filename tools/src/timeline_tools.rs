@@ -98,7 +98,7 @@ impl Tool for GetTimeline {
         let id = ctx.issue(Self::NAME, a.issue_id.as_deref())?;
         Ok(ctx
             .store
-            .read(move |c| {
+            .read_small(move |c| {
                 storage::repo::issues::get(c, &id)?;
                 timeline::list_for_issue(c, &id)
             })
