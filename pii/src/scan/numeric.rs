@@ -93,7 +93,7 @@ impl Numbers {
                 if i >= self.numbers_to {
                     self.numbers_to = match short_chain_end(b, i) {
                         Some(end) => end,
-                        None => chain(b, i, out).0,
+                        None => chains(b, i, out),
                     };
                 }
                 continue;
@@ -113,16 +113,24 @@ impl Numbers {
                     self.numbers_to = end;
                     continue;
                 }
-                let mut at = i;
-                loop {
-                    let (next, more) = chain(b, at, out);
-                    at = next;
-                    if !more {
-                        break;
-                    }
-                }
-                self.numbers_to = at;
+                self.numbers_to = chains(b, i, out);
             }
+        }
+    }
+}
+
+/// Read the chain at `i` and, while it was cut by its limits, the chains
+/// it goes on into; returns where scanning resumes. A chain that starts
+/// with `(` or `+` is followed on just like one that starts with a digit:
+/// `(415) (415)5-2-0-2-217-10-2267` reaches the group limit before its SSN,
+/// which the next chain then holds.
+fn chains(b: &[u8], i: usize, out: &mut Candidates) -> usize {
+    let mut at = i;
+    loop {
+        let (next, more) = chain(b, at, out);
+        at = next;
+        if !more {
+            return at;
         }
     }
 }
@@ -507,6 +515,21 @@ mod tests {
             .iter()
             .map(|s| (s.kind, &text[s.start..s.end]))
             .collect()
+    }
+
+    /// A chain that starts with `(` or `+` and reaches the group limit is
+    /// followed on into the next chain, like one that starts with a digit.
+    #[test]
+    fn chains_that_start_with_a_parenthesis_or_plus_are_followed_on() {
+        assert_eq!(
+            found("(415) (415)5-2-0-2-217-10-2267"),
+            [(PiiKind::Ssn, "217-10-2267")]
+        );
+        let after_plus = found("+7 1 2 3 4 5 6 7-217-10-2267");
+        assert!(
+            after_plus.contains(&(PiiKind::Ssn, "217-10-2267")),
+            "{after_plus:?}"
+        );
     }
 
     #[test]
