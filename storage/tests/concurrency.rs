@@ -7,23 +7,29 @@ use storage::Store;
 use storage::repo::{conversations, messages};
 use storage::{Role, StorageError};
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn twenty_tasks_times_500_inserts_are_all_present() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(common::raw_config(dir.path())).await.unwrap();
-    let conv = store
-        .write(|tx| {
+/// A new incident with one conversation.
+async fn new_conversation(store: &Store, title: &str) -> conversations::Conversation {
+    let title = title.to_owned();
+    store
+        .write(move |tx| {
             let issue = storage::repo::issues::insert(
                 tx,
                 &storage::repo::issues::NewIssue {
-                    title: "load".into(),
+                    title,
                     ..Default::default()
                 },
             )?;
             conversations::insert(tx, &issue.id, "test", "test", None)
         })
         .await
-        .unwrap();
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn twenty_tasks_times_500_inserts_are_all_present() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(common::raw_config(dir.path())).await.unwrap();
+    let conv = new_conversation(&store, "load").await;
     let mut tasks = Vec::new();
     for t in 0..20 {
         let store = store.clone();
@@ -163,19 +169,7 @@ async fn dropping_the_last_handle_closes_every_connection_before_returning() {
 async fn queued_writes_commit_in_queue_order_while_the_caller_goes_on() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(common::raw_config(dir.path())).await.unwrap();
-    let conv = store
-        .write(|tx| {
-            let issue = storage::repo::issues::insert(
-                tx,
-                &storage::repo::issues::NewIssue {
-                    title: "queue".into(),
-                    ..Default::default()
-                },
-            )?;
-            conversations::insert(tx, &issue.id, "test", "test", None)
-        })
-        .await
-        .unwrap();
+    let conv = new_conversation(&store, "queue").await;
     let message = |text: &str| messages::NewMessage {
         role: Role::User,
         content: text.into(),

@@ -409,6 +409,16 @@ impl Turn<'_> {
         Ok(self.outcome(completion.text, true, false))
     }
 
+    /// The stored conversation as the next request starts from, repaired
+    /// (see `repair.rs`).
+    async fn repaired_history(&mut self) -> Result<Vec<HistoryItem>, EngineError> {
+        let loaded = self
+            .history
+            .load(self.engine.store(), &self.conversation)
+            .await?;
+        Ok(repair::repair(loaded, |m| tokens::count_message(&self.model, m)).0)
+    }
+
     /// The history that fits, as a request. Compacts when needed.
     async fn request(
         &mut self,
@@ -421,24 +431,12 @@ impl Turn<'_> {
         let tools_tokens = if with_tools { self.tools_tokens } else { 0 };
         let fixed = self.system_tokens + tools_tokens;
         let budget = self.budget();
-        let mut history = repair::repair(
-            self.history
-                .load(self.engine.store(), &self.conversation)
-                .await?,
-            count,
-        )
-        .0;
+        let mut history = self.repaired_history().await?;
         if fixed + budget::total(&history) > budget && self.history.has_pending() {
             // Compaction may ask the model for a summary: nothing is sent
             // before the round's last result is stored.
             self.history.settle().await?;
-            history = repair::repair(
-                self.history
-                    .load(self.engine.store(), &self.conversation)
-                    .await?,
-                count,
-            )
-            .0;
+            history = self.repaired_history().await?;
         }
         if fixed + budget::total(&history) > budget {
             budget::shorten_old_tool_outputs(&mut history, count);
@@ -447,13 +445,7 @@ impl Turn<'_> {
             && budget::turn_starts(&history).len() > KEEP_TURNS
         {
             self.summarise_older(&history, sink, cancel).await?;
-            history = repair::repair(
-                self.history
-                    .load(self.engine.store(), &self.conversation)
-                    .await?,
-                count,
-            )
-            .0;
+            history = self.repaired_history().await?;
             budget::shorten_old_tool_outputs(&mut history, count);
         }
         let dropped = budget::drop_oldest_turns(&mut history, fixed, budget);
