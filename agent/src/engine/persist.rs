@@ -328,10 +328,82 @@ impl StoredHistory {
         self.caught_up = true;
     }
 
-    /// Something was stored without [`StoredHistory::append`]: the next
-    /// load reads. Call [`StoredHistory::settle`] before storing it.
-    pub fn stale(&mut self) {
-        self.caught_up = false;
+    /// Redacts an assistant answer (its text and every call's arguments)
+    /// with the incident's numbering, counts it and stores it, reading in
+    /// the same transaction the rows stored before it since the last read,
+    /// as [`StoredHistory::append`] does; returns the calls as stored.
+    ///
+    /// The steps are those of `tools::redaction::redact_texts` (load the
+    /// map, redact, save the new assignments), done here inside the
+    /// transaction that stores the message: new tokens and the message
+    /// commit together, and a round pays for one write transaction instead
+    /// of three: the `ai_send` audit row of the call that produced the
+    /// answer (`audit`) commits with it as well. The count runs on the
+    /// writer thread too; an answer is short, and its count costs less than
+    /// the transaction it saves.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn append_answer(
+        &mut self,
+        store: &Store,
+        conversation: &ConversationId,
+        issue: &IssueId,
+        model: &str,
+        text: &str,
+        calls: &[ToolCall],
+        audit: Option<ModelCallAudit>,
+    ) -> Result<Vec<ToolCall>, EngineError> {
+        self.settle().await?;
+        let mut texts = Vec::with_capacity(calls.len() + 1);
+        texts.push(text.to_string());
+        texts.extend(calls.iter().map(|c| c.arguments.clone()));
+        let calls = calls.to_vec();
+        let (id, issue, model) = (conversation.clone(), issue.clone(), model.to_string());
+        let after = self.last_seq();
+        let (earlier, own, calls) = store
+            .write(move |tx| {
+                if let Some(a) = audit {
+                    storage::audit::append_for_issue(
+                        tx,
+                        &a.actor,
+                        super::AI_SEND,
+                        &issue,
+                        a.details,
+                    )?;
+                }
+                let detector = pii::Detector::global();
+                let mut map = tools::redaction::load_map(tx, &issue)?;
+                let mut new_entries = Vec::new();
+                let mut redacted = Vec::with_capacity(texts.len());
+                for t in &texts {
+                    let r = detector.redact(t, &mut map);
+                    new_entries.extend(r.new_entries);
+                    redacted.push(r.text);
+                }
+                if !new_entries.is_empty() {
+                    tools::redaction::save_new_entries(tx, &issue, &new_entries)?;
+                }
+                let mut redacted = redacted.into_iter();
+                let content = redacted.next().unwrap_or_default();
+                let calls = calls
+                    .into_iter()
+                    .zip(redacted)
+                    .map(|(c, arguments)| ToolCall { arguments, ..c })
+                    .collect();
+                let msg = WireMessage::assistant_with_tools(content, calls);
+                let tokens = crate::tokens::count_message(&model, &msg);
+                let earlier = messages::list_after(tx, &id, after)?;
+                let own = messages::append(tx, &id, &new_message(&msg, tokens))?;
+                let calls = match msg {
+                    WireMessage::Assistant { tool_calls, .. } => tool_calls,
+                    WireMessage::System { .. }
+                    | WireMessage::User { .. }
+                    | WireMessage::Tool { .. } => Vec::new(),
+                };
+                Ok((earlier, own, calls))
+            })
+            .await?;
+        self.caught_up_with((earlier, own));
+        Ok(calls)
     }
 }
 
@@ -412,68 +484,6 @@ pub async fn append(
 pub struct ModelCallAudit {
     pub actor: String,
     pub details: serde_json::Value,
-}
-
-/// Redacts an assistant answer (its text and every call's arguments) with
-/// the incident's numbering, counts it and stores it; returns the calls as
-/// stored.
-///
-/// The steps are those of `tools::redaction::redact_texts` (load the map,
-/// redact, save the new assignments), done here inside the transaction that
-/// stores the message: new tokens and the message commit together, and a
-/// round pays for one write transaction instead of three: the `ai_send`
-/// audit row of the call that produced the answer (`audit`) commits with it
-/// as well. The count runs on the writer thread too; an answer is short,
-/// and its count costs less than the transaction it saves.
-pub async fn append_redacted_answer(
-    store: &Store,
-    conversation: &ConversationId,
-    issue: &IssueId,
-    model: &str,
-    text: &str,
-    calls: &[ToolCall],
-    audit: Option<ModelCallAudit>,
-) -> Result<Vec<ToolCall>, EngineError> {
-    let mut texts = Vec::with_capacity(calls.len() + 1);
-    texts.push(text.to_string());
-    texts.extend(calls.iter().map(|c| c.arguments.clone()));
-    let calls = calls.to_vec();
-    let (id, issue, model) = (conversation.clone(), issue.clone(), model.to_string());
-    Ok(store
-        .write(move |tx| {
-            if let Some(a) = audit {
-                storage::audit::append_for_issue(tx, &a.actor, super::AI_SEND, &issue, a.details)?;
-            }
-            let detector = pii::Detector::global();
-            let mut map = tools::redaction::load_map(tx, &issue)?;
-            let mut new_entries = Vec::new();
-            let mut redacted = Vec::with_capacity(texts.len());
-            for t in &texts {
-                let r = detector.redact(t, &mut map);
-                new_entries.extend(r.new_entries);
-                redacted.push(r.text);
-            }
-            if !new_entries.is_empty() {
-                tools::redaction::save_new_entries(tx, &issue, &new_entries)?;
-            }
-            let mut redacted = redacted.into_iter();
-            let content = redacted.next().unwrap_or_default();
-            let calls = calls
-                .into_iter()
-                .zip(redacted)
-                .map(|(c, arguments)| ToolCall { arguments, ..c })
-                .collect();
-            let msg = WireMessage::assistant_with_tools(content, calls);
-            let tokens = crate::tokens::count_message(&model, &msg);
-            messages::append(tx, &id, &new_message(&msg, tokens))?;
-            Ok(match msg {
-                WireMessage::Assistant { tool_calls, .. } => tool_calls,
-                WireMessage::System { .. }
-                | WireMessage::User { .. }
-                | WireMessage::Tool { .. } => Vec::new(),
-            })
-        })
-        .await?)
 }
 
 #[cfg(test)]
@@ -640,13 +650,12 @@ mod tests {
             (Some(2), "own".to_string(), 4),
         ];
         assert_eq!(seen(history.load(&store, &conv).await.unwrap()), expected);
-        // The same as a full load, and the next load after a stale mark
-        // reads what was stored since.
+        // The same as a full load, and a later load reads what was stored
+        // since.
         assert_eq!(seen(load(&store, &conv).await.unwrap()), expected);
         append(&store, &conv, &WireMessage::user("later"), 3)
             .await
             .unwrap();
-        history.stale();
         let all = seen(history.load(&store, &conv).await.unwrap());
         assert_eq!(all.len(), 3);
         assert_eq!(all[2], (Some(3), "later".to_string(), 3));
@@ -706,5 +715,57 @@ mod tests {
         assert_eq!(seen(load(&store, &conv).await.unwrap()), expected);
         // Nothing pending: settle is a no-op.
         assert_eq!(history.settle().await.unwrap(), Settled::default());
+    }
+
+    /// An answer stored through the history keeps it caught up, rows by
+    /// others included: the tool result queued after it needs no rebuilt
+    /// request, and the answer is in the history the request is built from.
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_stored_answer_keeps_the_history_caught_up() {
+        let (_dir, store, conv) = conversation().await;
+        let id = conv.clone();
+        let issue = store
+            .read(move |c| storage::repo::conversations::get(c, &id))
+            .await
+            .unwrap()
+            .issue_id;
+        let mut history = StoredHistory::default();
+        assert!(history.load(&store, &conv).await.unwrap().is_empty());
+        append(&store, &conv, &WireMessage::user("db down"), 4)
+            .await
+            .unwrap();
+        let call = ToolCall {
+            id: "call_1".into(),
+            name: "get_timeline".into(),
+            arguments: "{}".into(),
+        };
+        let stored = history
+            .append_answer(&store, &conv, &issue, "gpt-4o", "", &[call], None)
+            .await
+            .unwrap();
+        assert_eq!(stored.len(), 1);
+        history
+            .begin_append(&store, &conv, WireMessage::tool("call_1", "[]"), 5)
+            .await
+            .unwrap();
+        let roles = |items: Vec<HistoryItem>| {
+            items
+                .iter()
+                .map(|i| (i.seq, i.msg.role()))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            roles(history.load(&store, &conv).await.unwrap()),
+            vec![(Some(1), "user"), (Some(2), "assistant"), (None, "tool")]
+        );
+        assert!(!history.settle().await.unwrap().others_stored);
+        assert_eq!(
+            roles(history.load(&store, &conv).await.unwrap()),
+            vec![(Some(1), "user"), (Some(2), "assistant"), (Some(3), "tool")]
+        );
+        assert_eq!(
+            roles(load(&store, &conv).await.unwrap()),
+            roles(history.load(&store, &conv).await.unwrap())
+        );
     }
 }

@@ -354,19 +354,17 @@ impl Turn<'_> {
         text: &str,
         calls: &[ToolCall],
     ) -> Result<Vec<ToolCall>, EngineError> {
-        self.history.settle().await?;
-        let stored = persist::append_redacted_answer(
-            self.engine.store(),
-            &self.conversation,
-            &self.issue,
-            &self.model,
-            text,
-            calls,
-            self.pending_audit.take(),
-        )
-        .await;
-        self.history.stale();
-        stored
+        self.history
+            .append_answer(
+                self.engine.store(),
+                &self.conversation,
+                &self.issue,
+                &self.model,
+                text,
+                calls,
+                self.pending_audit.take(),
+            )
+            .await
     }
 
     /// Stores one message of this turn (a tool result, a note, a summary).
