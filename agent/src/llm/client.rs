@@ -73,13 +73,6 @@ pub struct PreparedRequest {
     include_usage: bool,
 }
 
-impl PreparedRequest {
-    /// SHA-256 (hex) of the body that will be sent.
-    pub fn sha256(&self) -> &str {
-        &self.body.sha256
-    }
-}
-
 fn endpoint(base: &reqwest::Url, suffix: &str) -> reqwest::Url {
     let mut url = base.clone();
     let path = format!("{}/{}", base.path().trim_end_matches('/'), suffix);
