@@ -486,7 +486,15 @@ fn glued_left(b: &[u8], start: usize) -> bool {
 /// IPv6 address) can, and so can one before a long number: the word before
 /// the colon decides whether the number is a card or a phone number
 /// (`count:66666666666666676` is a count, `[BEARER_TOKEN_1]:6666…` a card).
+///
+/// The same holds past a few key-like delimiters: a long number after
+/// `ns"`, `ts: ` or `size=` is taken for an identifier, judged by the word
+/// before it, so a span that ends in such a word decides what the number
+/// is (`…ns"6656666666666666` is an id; `[PASSWORD_1]"6656…` is a card).
 fn glued_right(b: &[u8], end: usize) -> bool {
+    if long_number_keyed_by(b, end) {
+        return true;
+    }
     match b.get(end) {
         None => false,
         Some(b':') => {
@@ -508,6 +516,36 @@ fn glued_right(b: &[u8], end: usize) -> bool {
         }
         Some(&x) => !is_delimiter(x),
     }
+}
+
+/// Whether a span ending at `end` holds (part of) the key word that the
+/// number scanner reads before a long unseparated number: the number is
+/// up to three of `` =:"'`` after the span, [`LONG_NUMBER_DIGITS`] digits or
+/// more, and its key word (letters, `_`, `-`, read back over up to three of
+/// the same characters, as `numeric::id_like_key_before` does) reaches
+/// into the span.
+fn long_number_keyed_by(b: &[u8], end: usize) -> bool {
+    let skip = |x: u8| matches!(x, b' ' | b'=' | b':' | b'"' | b'\'');
+    let after = b.get(end..).unwrap_or_default();
+    let p = end + after.iter().take(3).take_while(|&&x| skip(x)).count();
+    let digits = b[p..].iter().take_while(|x| x.is_ascii_digit()).count();
+    if digits < LONG_NUMBER_DIGITS {
+        return false;
+    }
+    let mut i = p;
+    let mut skipped = 0;
+    while i > 0 && skipped < 3 && skip(b[i - 1]) {
+        i -= 1;
+        skipped += 1;
+    }
+    let word_end = i;
+    while i > 0
+        && word_end - i < 24
+        && (b[i - 1].is_ascii_alphabetic() || matches!(b[i - 1], b'_' | b'-'))
+    {
+        i -= 1;
+    }
+    i < word_end && i < end
 }
 
 /// Digits after a `:` from which the number may be a card, an SSN or a

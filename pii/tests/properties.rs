@@ -386,3 +386,34 @@ fn a_chain_that_starts_with_a_parenthesis_is_followed_past_its_limit() {
     redacts_once(input, "pwd:[PASSWORD_1]) [PASSWORD_1])5-2-0-2-[SSN_1]");
     seeds_hold(&["s44"]);
 }
+
+/// Found by the `redact` fuzz target in run 9 (seed `s45`, minimised to
+/// `s46`): a long number after `ns"` or `ts: ` is read as an identifier,
+/// judged by the word before it, and that word was the end of a password.
+/// Once the password is a token the same number is a card, so a second pass
+/// found it. A span that holds the key word of a long number after it now
+/// gets the second look, which reads the number as a second pass would.
+#[test]
+fn a_value_that_ends_in_a_number_key_gets_a_second_look() {
+    let input = "pwd: ??ns:\"6656666666666666";
+    assert_eq!(
+        input.as_bytes(),
+        seed("s46"),
+        "the committed seed is this input"
+    );
+    redacts_once(input, "pwd: [PASSWORD_1]\"[CREDIT_CARD_1]");
+    redacts_once(
+        "pwd: secretns 6656666666666666",
+        "pwd: [PASSWORD_1] [CREDIT_CARD_1]",
+    );
+    redacts_once(
+        "pwd: hunter2_ts: 6656666666666666",
+        "pwd: [PASSWORD_1] [CREDIT_CARD_1]",
+    );
+    // A number whose key word lies outside every span keeps its verdict.
+    redacts_once(
+        "pwd: hunter2 trace_id: 6656666666666666",
+        "pwd: [PASSWORD_1] trace_id: 6656666666666666",
+    );
+    seeds_hold(&["s45"]);
+}
