@@ -785,9 +785,14 @@ fn private_key(b: &[u8], s: usize, out: &mut Candidates) {
             x.is_ascii_uppercase() || x.is_ascii_digit() || x == b' '
         });
         // The footer's dashes must not be the start of the next block's
-        // BEGIN line (`-----END X-----BEGIN …`).
-        let closes = b[footer_label_end..].starts_with(b"-----")
-            && !b[footer_label_end..].starts_with(b"-----BEGIN");
+        // BEGIN line (`-----END X-----BEGIN …`, or with more dashes,
+        // `-----END ------BEGIN …`): that block would take them, leaving
+        // this one without an END on a second pass.
+        let dashes = b[footer_label_end..]
+            .iter()
+            .take_while(|&&x| x == b'-')
+            .count();
+        let closes = dashes >= 5 && !b[footer_label_end + dashes..].starts_with(b"BEGIN");
         if clean && closes {
             out.push(PiiKind::PrivateKey, s, footer_label_end + 5);
             return;
