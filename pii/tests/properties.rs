@@ -218,6 +218,15 @@ fn seeds_hold(names: &[&str]) {
     }
 }
 
+/// The committed seed `name` is `input`, byte for byte.
+fn is_seed(input: &str, name: &str) {
+    assert_eq!(
+        input.as_bytes(),
+        seed(name),
+        "the committed seed {name} is this input"
+    );
+}
+
 /// `input` redacts to `expected`, and redacting that again changes nothing.
 fn redacts_once(input: &str, expected: &str) {
     let mut map = pii::RedactionMap::new();
@@ -259,11 +268,7 @@ fn occurrences_inside_a_losing_value_are_swept() {
 #[test]
 fn values_swallowing_several_tokens_are_settled() {
     let input = r#""apikey:"(b0"api_key":\"Ab0y":\""apikey:\"b0"api_key"\""#;
-    assert_eq!(
-        input.as_bytes(),
-        seed("s32"),
-        "the committed seed is this input"
-    );
+    is_seed(input, "s32");
     redacts_once(input, r#""apikey:"[API_KEY_1]"apikey:\"[API_KEY_2]\""#);
     seeds_hold(&["s31"]);
 }
@@ -280,11 +285,7 @@ fn values_longer_than_the_old_window_are_settled() {
         r#""apikey:\"$A(b0"api_key":\{}"api_key":\"A(b0"api_key"\""#,
         "\u{fffd}".repeat(28)
     );
-    assert_eq!(
-        input.as_bytes(),
-        seed("s34"),
-        "the committed seed is this input"
-    );
+    is_seed(&input, "s34");
     redacts_once(&input, r#""apikey:\"[API_KEY_1]\"[API_KEY_2]\""#);
     seeds_hold(&["s33"]);
 }
@@ -323,11 +324,7 @@ fn bytes_freed_by_a_late_cut_are_swept() {
 fn second_look_keeps_far_finds_in_a_whole_window() {
     let dots = ".".repeat(41);
     let input = format!(".0.0{dots}0.1.0.1\npwd:.0.0");
-    assert_eq!(
-        input.as_bytes(),
-        seed("s38"),
-        "the committed seed is this input"
-    );
+    is_seed(&input, "s38");
     redacts_once(
         &input,
         &format!("[PASSWORD_1]{dots}[IPV4_1]\npwd:[PASSWORD_1]"),
@@ -343,11 +340,7 @@ fn second_look_keeps_far_finds_in_a_whole_window() {
 #[test]
 fn a_colon_before_a_long_number_is_glue() {
     let input = "Bearer eIxcount:66666666666666676";
-    assert_eq!(
-        input.as_bytes(),
-        seed("s40"),
-        "the committed seed is this input"
-    );
+    is_seed(input, "s40");
     redacts_once(input, "Bearer [BEARER_TOKEN_1]:[CREDIT_CARD_1]");
     seeds_hold(&["s39"]);
 }
@@ -378,11 +371,7 @@ fn spans_joined_without_white_space_are_read_together() {
 #[test]
 fn a_chain_that_starts_with_a_parenthesis_is_followed_past_its_limit() {
     let input = "pwd:(415) (415)5-2-0-2-217-10-2267";
-    assert_eq!(
-        input.as_bytes(),
-        seed("s43"),
-        "the committed seed is this input"
-    );
+    is_seed(input, "s43");
     redacts_once(input, "pwd:[PASSWORD_1]) [PASSWORD_1])5-2-0-2-[SSN_1]");
     seeds_hold(&["s44"]);
 }
@@ -396,11 +385,7 @@ fn a_chain_that_starts_with_a_parenthesis_is_followed_past_its_limit() {
 #[test]
 fn a_value_that_ends_in_a_number_key_gets_a_second_look() {
     let input = "pwd: ??ns:\"6656666666666666";
-    assert_eq!(
-        input.as_bytes(),
-        seed("s46"),
-        "the committed seed is this input"
-    );
+    is_seed(input, "s46");
     redacts_once(input, "pwd: [PASSWORD_1]\"[CREDIT_CARD_1]");
     redacts_once(
         "pwd: secretns 6656666666666666",
@@ -428,11 +413,7 @@ fn a_value_that_ends_in_a_number_key_gets_a_second_look() {
 #[test]
 fn an_end_whose_dashes_begin_the_next_block_does_not_close_a_key() {
     let input = "-----BEGIN PRIVATE KEY-----\n-----END ------BEGIN PRIVATE KEY-----x-----END -----";
-    assert_eq!(
-        input.as_bytes(),
-        seed("s49"),
-        "the committed seed is this input"
-    );
+    is_seed(input, "s49");
     redacts_once(input, "[PRIVATE_KEY_1]\n-----END -[PRIVATE_KEY_2]");
     seeds_hold(&["s47", "s48"]);
 }
