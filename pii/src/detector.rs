@@ -88,15 +88,23 @@ impl Detector {
     ///
     /// A detector's verdict can depend on the bytes next to a value
     /// (`10.0.0.1-----BEGIN` is not an address; `10.0.0.1[PRIVATE_KEY_1]`
-    /// is). So around every span whose neighbour is not a plain delimiter,
-    /// the text is scanned again as a second redaction would read it: that
+    /// is). So around every span whose neighbour is not a plain delimiter
+    /// (and, over its whole line, every span that takes in the closing
+    /// quote of a quoted value: the opening quote then pairs with a later
+    /// one), the text is scanned again as a second redaction would read it: that
     /// span, the spans glued to it and the neighbours that end the window
     /// replaced by tokens. What this finds in the surrounding original text
     /// is added, and a value that swallows tokens whole
     /// (`"apikey:"([API_KEY_1]:\"[API_KEY_2]\"`) replaces the spans it
     /// swallows, exactly what a second redaction would have done. Repeated
     /// until nothing new appears (at most a few rounds).
-    fn settle_neighbours(&self, text: &str, spans: &mut Vec<Span>, known: Option<&Sweeper>) {
+    fn settle_neighbours(
+        &self,
+        text: &str,
+        spans: &mut Vec<Span>,
+        known: Option<&Sweeper>,
+        closers: &[usize],
+    ) {
         let b = text.as_bytes();
         let mut shadow = String::new();
         // Where each span shown as a token stands in the shadow text.
@@ -110,7 +118,14 @@ impl Detector {
                 if done_to.is_some_and(|d| k <= d) {
                     continue;
                 }
-                if !glued_left(b, s.start) && !glued_right(b, s.end) {
+                // A span that took in the closing quote of a quoted value
+                // leaves its opening quote to pair with a later one, across
+                // white space and other spans: its line is read whole.
+                let unquotes = {
+                    let i = closers.partition_point(|&c| c < s.start);
+                    closers.get(i).is_some_and(|&c| c < s.end)
+                };
+                if !unquotes && !glued_left(b, s.start) && !glued_right(b, s.end) {
                     continue;
                 }
                 // A whole window (natural edges on both sides) reads its
@@ -119,12 +134,12 @@ impl Detector {
                 // text (a long line), the look falls back to a short window
                 // and finds near the token: each span's own look then
                 // costs a short window, not a long one.
-                let mut window = settle_window(text, spans, k, MAX_SETTLE_WINDOW);
+                let mut window = settle_window(text, spans, k, MAX_SETTLE_WINDOW, unquotes);
                 let whole = window.natural_lo && window.natural_hi;
                 if whole {
                     done_to = Some(window.last);
                 } else {
-                    window = settle_window(text, spans, k, SETTLE_WINDOW);
+                    window = settle_window(text, spans, k, SETTLE_WINDOW, false);
                 }
                 shadow.clear();
                 tokens.clear();
@@ -240,7 +255,9 @@ impl Detector {
     /// assigned only when spans are rendered, in text order, so that the
     /// streaming redactor numbers exactly as whole-text redaction does.
     pub(crate) fn plan(&self, text: &str, known: Option<&Sweeper>) -> Plan {
-        let candidates = self.candidates(text, known);
+        let mut candidates = self.candidates(text, known);
+        let mut closers = std::mem::take(&mut candidates.quote_closers);
+        closers.sort_unstable();
         let mut spans = resolve(candidates.spans);
         let revived: Vec<Span> = candidates
             .conditional
@@ -255,7 +272,7 @@ impl Detector {
             spans.extend(revived);
             spans = resolve(spans);
         }
-        self.settle_neighbours(text, &mut spans, known);
+        self.settle_neighbours(text, &mut spans, known, &closers);
         // Secrets that only the second look or a trimmed value produced are
         // swept for as well; sweeping can trim values again, and what it
         // finds can be glued to its neighbours like any span (a cut value
@@ -288,7 +305,7 @@ impl Detector {
                 freed.spans.extend(spans);
                 spans = resolve(freed.spans);
             }
-            self.settle_neighbours(text, &mut spans, known);
+            self.settle_neighbours(text, &mut spans, known, &closers);
         }
         Plan {
             spans,
@@ -336,9 +353,11 @@ impl Detector {
         lap("punctuation", &mut steps);
         scan::number_pass(text, &secrets, &mut out);
         lap("words+sweep", &mut steps);
+        let mut closers = std::mem::take(&mut out.quote_closers);
+        closers.sort_unstable();
         let mut spans = resolve(out.spans);
         lap("resolve", &mut steps);
-        self.settle_neighbours(text, &mut spans, None);
+        self.settle_neighbours(text, &mut spans, None, &closers);
         lap("2nd look", &mut steps);
         std::hint::black_box(spans);
         steps
@@ -422,7 +441,13 @@ impl SettleWindow {
 /// not glued, or that straddles its edge, ends it and is shown as its
 /// token, as a second pass would read it (a quoted value ends differently
 /// before `[API_KEY_1]` than at the end of the text).
-fn settle_window(text: &str, spans: &[Span], k: usize, reach: usize) -> SettleWindow {
+fn settle_window(
+    text: &str,
+    spans: &[Span],
+    k: usize,
+    reach: usize,
+    whole_line: bool,
+) -> SettleWindow {
     let b = text.as_bytes();
     let s = spans[k];
     let floor = s.start.saturating_sub(reach);
@@ -433,7 +458,7 @@ fn settle_window(text: &str, spans: &[Span], k: usize, reach: usize) -> SettleWi
     let mut first = k;
     while first > 0 && spans[first - 1].end > lo {
         let p = spans[first - 1];
-        if p.start >= lo && glue(b, p.end, spans[first].start) {
+        if p.start >= lo && (whole_line || glue(b, p.end, spans[first].start)) {
             first -= 1;
         } else {
             lo = p.end;
@@ -447,7 +472,7 @@ fn settle_window(text: &str, spans: &[Span], k: usize, reach: usize) -> SettleWi
     let mut last = k;
     while last + 1 < spans.len() && spans[last + 1].start < hi {
         let n = spans[last + 1];
-        if n.end <= hi && glue(b, spans[last].end, n.start) {
+        if n.end <= hi && (whole_line || glue(b, spans[last].end, n.start)) {
             last += 1;
         } else {
             hi = n.start;

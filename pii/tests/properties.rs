@@ -417,3 +417,22 @@ fn an_end_whose_dashes_begin_the_next_block_does_not_close_a_key() {
     redacts_once(input, "[PRIVATE_KEY_1]\n-----END -[PRIVATE_KEY_2]");
     seeds_hold(&["s47", "s48"]);
 }
+
+/// Found by the `redact` fuzz target (runs 7–10; seeds `s50`–`s52`): a
+/// value that takes in the closing quote of a quoted value before it
+/// (`apikey:\":\"Ab0y"`, where `\"Ab0y` is swept as the later key's value)
+/// leaves that value's opening quote to pair with a later quote once it is
+/// a token, and a second pass read one value across white space and other
+/// tokens. A span that covers such a closing quote now gets the second look
+/// over its whole line, every span in it shown as a token, and the first
+/// pass redacts what the second would.
+#[test]
+fn a_span_that_takes_a_closing_quote_is_read_with_its_whole_line() {
+    let input = r#"apikey:\":\"Ab0y" apikey:"\"Ab0y"\""#;
+    is_seed(input, "s52");
+    redacts_once(input, r#"apikey:\"[API_KEY_1]\""#);
+    let input = r#""apikey:"\A(b0"api_key":Bearer ebGciOiJ"apikey:\"b0"api_key"\""#;
+    is_seed(input, "s50");
+    redacts_once(input, r#""apikey:"[API_KEY_1]"apikey:\"[API_KEY_2]\""#);
+    seeds_hold(&["s51"]);
+}

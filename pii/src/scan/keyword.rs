@@ -292,6 +292,9 @@ fn key_value(
     let Some((vs, ve, natural)) = value_after(b, ks, ke, cli) else {
         return;
     };
+    if quote_before(b, vs).is_some_and(|q| b[ve..].starts_with(q)) {
+        out.quote_closers.push(ve);
+    }
     if accept_value(&b[vs..ve], class, natural) {
         let kind = match class {
             KeyClass::Password | KeyClass::Pwd => PiiKind::Password,

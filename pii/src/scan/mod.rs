@@ -77,6 +77,10 @@ pub(crate) struct Candidates {
     /// address), with that word's range: they count if the word itself ends
     /// up redacted, since the redacted text no longer shows the context.
     pub conditional: Vec<(Span, (usize, usize))>,
+    /// Where the closing quote of a quoted key value stands (accepted or
+    /// not), in text order: a span that takes it in leaves the opening
+    /// quote to pair with a later one when the text is read again.
+    pub quote_closers: Vec<usize>,
 }
 
 impl Candidates {
