@@ -405,8 +405,6 @@ fn is_delimiter(b: u8) -> bool {
         )
 }
 
-/// Whether the byte before a span at `start` could change a detector's
-/// verdict once the span becomes a token (a value may end right there).
 /// The text a second look at span `k` reads: from `lo` to `hi`, with the
 /// spans `first..=last` (the span and those glued to it) and the neighbours
 /// that end the window (`lead`, `tail`) shown as tokens.
@@ -502,6 +500,8 @@ fn glue(b: &[u8], from: usize, to: usize) -> bool {
     !b[from..to].iter().any(u8::is_ascii_whitespace)
 }
 
+/// Whether the byte before a span at `start` could change a detector's
+/// verdict once the span becomes a token (a value may end right there).
 fn glued_left(b: &[u8], start: usize) -> bool {
     start > 0 && !is_delimiter(b[start - 1])
 }
@@ -544,33 +544,23 @@ fn glued_right(b: &[u8], end: usize) -> bool {
 }
 
 /// Whether a span ending at `end` holds (part of) the key word that the
-/// number scanner reads before a long unseparated number: the number is
-/// up to three of `` =:"'`` after the span, [`LONG_NUMBER_DIGITS`] digits or
-/// more, and its key word (letters, `_`, `-`, read back over up to three of
-/// the same characters, as `numeric::id_like_key_before` does) reaches
-/// into the span.
+/// number scanner reads before a long unseparated number
+/// ([`crate::scan::numeric::key_before`]): the number is up to three of
+/// `` =:"'`` after the span and [`LONG_NUMBER_DIGITS`] digits or more, and its
+/// key word reaches into the span.
 fn long_number_keyed_by(b: &[u8], end: usize) -> bool {
-    let skip = |x: u8| matches!(x, b' ' | b'=' | b':' | b'"' | b'\'');
     let after = b.get(end..).unwrap_or_default();
-    let p = end + after.iter().take(3).take_while(|&&x| skip(x)).count();
-    let digits = b[p..].iter().take_while(|x| x.is_ascii_digit()).count();
-    if digits < LONG_NUMBER_DIGITS {
+    let p = end
+        + after
+            .iter()
+            .take(3)
+            .take_while(|x| matches!(x, b' ' | b'=' | b':' | b'"' | b'\''))
+            .count();
+    if b[p..].iter().take_while(|x| x.is_ascii_digit()).count() < LONG_NUMBER_DIGITS {
         return false;
     }
-    let mut i = p;
-    let mut skipped = 0;
-    while i > 0 && skipped < 3 && skip(b[i - 1]) {
-        i -= 1;
-        skipped += 1;
-    }
-    let word_end = i;
-    while i > 0
-        && word_end - i < 24
-        && (b[i - 1].is_ascii_alphabetic() || matches!(b[i - 1], b'_' | b'-'))
-    {
-        i -= 1;
-    }
-    i < word_end && i < end
+    let (hash, word) = crate::scan::numeric::key_before(b, p);
+    !hash && !word.is_empty() && word.start < end
 }
 
 /// Digits after a `:` from which the number may be a card, an SSN or a

@@ -120,7 +120,11 @@ impl Store {
         F: FnOnce(&mut Connection) -> Result<R> + Send + 'static,
         R: Send + 'static,
     {
-        self.submit(f)?.await.map_err(|_| StorageError::Closed)?
+        QueuedWrite {
+            done: self.submit(f)?,
+        }
+        .wait()
+        .await
     }
 
     /// [`Store::write`] in two steps: the transaction is queued for the
@@ -214,7 +218,7 @@ impl Store {
     }
 }
 
-/// A transaction queued by [`Store::queue_write`].
+/// A job queued for the writer thread ([`Store::queue_write`]).
 #[derive(Debug)]
 pub struct QueuedWrite<R> {
     done: oneshot::Receiver<Result<R>>,

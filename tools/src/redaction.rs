@@ -64,44 +64,48 @@ pub async fn redact_texts(
     issue: Option<&IssueId>,
     texts: Vec<String>,
 ) -> Result<Vec<Redacted>, ToolError> {
-    let detector = Detector::global();
     match issue {
-        None => {
-            let mut map = RedactionMap::new();
-            Ok(texts
-                .iter()
-                .map(|t| {
-                    let r = detector.redact(t, &mut map);
-                    Redacted {
-                        text: r.text,
-                        spans: r.spans,
-                    }
-                })
-                .collect())
-        }
+        None => Ok(redact_with(&mut RedactionMap::new(), &texts).0),
         Some(issue) => {
             let issue = issue.clone();
             Ok(store
-                .write(move |tx| {
-                    let mut map = load_map(tx, &issue)?;
-                    let mut out = Vec::with_capacity(texts.len());
-                    let mut new_entries = Vec::new();
-                    for t in &texts {
-                        let r = detector.redact(t, &mut map);
-                        new_entries.extend(r.new_entries);
-                        out.push(Redacted {
-                            text: r.text,
-                            spans: r.spans,
-                        });
-                    }
-                    if !new_entries.is_empty() {
-                        save_new_entries(tx, &issue, &new_entries)?;
-                    }
-                    Ok(out)
-                })
+                .write(move |tx| redact_in_transaction(tx, &issue, &texts))
                 .await?)
         }
     }
+}
+
+/// Redacts `texts` in order with `map`; also returns the assignments made.
+fn redact_with(map: &mut RedactionMap, texts: &[String]) -> (Vec<Redacted>, Vec<MapEntry>) {
+    let detector = Detector::global();
+    let mut new_entries = Vec::new();
+    let out = texts
+        .iter()
+        .map(|t| {
+            let r = detector.redact(t, map);
+            new_entries.extend(r.new_entries);
+            Redacted {
+                text: r.text,
+                spans: r.spans,
+            }
+        })
+        .collect();
+    (out, new_entries)
+}
+
+/// Redacts `texts` with incident `issue`'s map inside the caller's write
+/// transaction: loads the map, redacts, stores the new assignments. For
+/// callers that store what they redact in the same transaction.
+pub fn redact_in_transaction(
+    tx: &storage::rusqlite::Transaction<'_>,
+    issue: &IssueId,
+    texts: &[String],
+) -> Result<Vec<Redacted>, StorageError> {
+    let (out, new_entries) = redact_with(&mut load_map(tx, issue)?, texts);
+    if !new_entries.is_empty() {
+        save_new_entries(tx, issue, &new_entries)?;
+    }
+    Ok(out)
 }
 
 /// Redacts one text; see [`redact_texts`].

@@ -291,11 +291,7 @@ impl StoredHistory {
         self.settle().await?;
         let new = new_message(&msg, tokens);
         let (id, after) = (conversation.clone(), self.last_seq());
-        let write = store.queue_write(move |tx| {
-            let earlier = messages::list_after(tx, &id, after)?;
-            let own = messages::append(tx, &id, &new)?;
-            Ok((earlier, own))
-        })?;
+        let write = store.queue_write(move |tx| append_after(tx, &id, after, &new))?;
         self.pending = Some(PendingAppend {
             item: HistoryItem::new(None, msg, tokens),
             write,
@@ -370,19 +366,9 @@ impl StoredHistory {
                         a.details,
                     )?;
                 }
-                let detector = pii::Detector::global();
-                let mut map = tools::redaction::load_map(tx, &issue)?;
-                let mut new_entries = Vec::new();
-                let mut redacted = Vec::with_capacity(texts.len());
-                for t in &texts {
-                    let r = detector.redact(t, &mut map);
-                    new_entries.extend(r.new_entries);
-                    redacted.push(r.text);
-                }
-                if !new_entries.is_empty() {
-                    tools::redaction::save_new_entries(tx, &issue, &new_entries)?;
-                }
-                let mut redacted = redacted.into_iter();
+                let mut redacted = tools::redaction::redact_in_transaction(tx, &issue, &texts)?
+                    .into_iter()
+                    .map(|r| r.text);
                 let content = redacted.next().unwrap_or_default();
                 let calls = calls
                     .into_iter()
@@ -391,8 +377,7 @@ impl StoredHistory {
                     .collect();
                 let msg = WireMessage::assistant_with_tools(content, calls);
                 let tokens = crate::tokens::count_message(&model, &msg);
-                let earlier = messages::list_after(tx, &id, after)?;
-                let own = messages::append(tx, &id, &new_message(&msg, tokens))?;
+                let (earlier, own) = append_after(tx, &id, after, &new_message(&msg, tokens))?;
                 let calls = match msg {
                     WireMessage::Assistant { tool_calls, .. } => tool_calls,
                     WireMessage::System { .. }
@@ -405,6 +390,19 @@ impl StoredHistory {
         self.caught_up_with((earlier, own));
         Ok(calls)
     }
+}
+
+/// Appends `new` and reads, in the same transaction, the rows stored after
+/// `after` before it: what a history that had read up to `after` lacks.
+fn append_after(
+    tx: &storage::rusqlite::Transaction<'_>,
+    conversation: &ConversationId,
+    after: i64,
+    new: &NewMessage,
+) -> storage::Result<(Vec<Message>, Message)> {
+    let earlier = messages::list_after(tx, conversation, after)?;
+    let own = messages::append(tx, conversation, new)?;
+    Ok((earlier, own))
 }
 
 /// Tokens of the latest stored system message (0 if none).

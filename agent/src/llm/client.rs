@@ -65,7 +65,6 @@ struct Inner {
     tools: ToolsCache,
 }
 
-/// `base` + `/suffix`, keeping the base's query (Azure's `api-version`).
 /// A request encoded by [`LlmClient::prepare`], ready to send.
 #[derive(Debug)]
 pub struct PreparedRequest {
@@ -73,6 +72,7 @@ pub struct PreparedRequest {
     include_usage: bool,
 }
 
+/// `base` + `/suffix`, keeping the base's query (Azure's `api-version`).
 fn endpoint(base: &reqwest::Url, suffix: &str) -> reqwest::Url {
     let mut url = base.clone();
     let path = format!("{}/{}", base.path().trim_end_matches('/'), suffix);

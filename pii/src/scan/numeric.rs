@@ -416,13 +416,15 @@ fn issuer_matches(d: &[u8]) -> bool {
     }
 }
 
-/// `trace_id=`, `"ts": `, `#`: the number is an identifier or a counter.
-fn id_like_key_before(b: &[u8], start: usize) -> bool {
+/// What the scanner reads back from a number at `start` as its key: up to
+/// three of `` =:"'#`` (whether one of them was `#`), then the word of
+/// letters, `_` and `-` before them (at most 24 bytes; empty if none).
+pub(crate) fn key_before(b: &[u8], start: usize) -> (bool, std::ops::Range<usize>) {
     let mut i = start;
     let mut skipped = 0;
     while i > 0 && skipped < 3 && matches!(b[i - 1], b' ' | b'=' | b':' | b'"' | b'\'' | b'#') {
         if b[i - 1] == b'#' {
-            return true;
+            return (true, i..i);
         }
         i -= 1;
         skipped += 1;
@@ -434,6 +436,16 @@ fn id_like_key_before(b: &[u8], start: usize) -> bool {
     {
         i -= 1;
     }
+    (false, i..end)
+}
+
+/// `trace_id=`, `"ts": `, `#`: the number is an identifier or a counter.
+fn id_like_key_before(b: &[u8], start: usize) -> bool {
+    let (hash, word) = key_before(b, start);
+    if hash {
+        return true;
+    }
+    let (i, end) = (word.start, word.end);
     let mut buf = [0u8; 24];
     let w = &mut buf[..end - i];
     w.copy_from_slice(&b[i..end]);
