@@ -186,17 +186,28 @@ pub fn count_text(model: &str, text: &str) -> usize {
 /// Tokens one message costs in a request: content, tool calls (name and
 /// arguments) and the fixed framing (see the module docs).
 pub fn count_message(model: &str, message: &WireMessage) -> usize {
-    let mut total = MESSAGE_OVERHEAD_TOKENS + count_text(model, message.content());
+    message_tokens(message, |text| count_text(model, text))
+}
+
+/// A bound that [`count_message`] never exceeds, for any model, at no cost:
+/// every token of a byte-level BPE stands for at least one byte (and the
+/// fallback estimate for a quarter of one), so a text's byte length bounds
+/// its count. For budgeting a message whose exact count is still being
+/// computed.
+pub fn bound_message(message: &WireMessage) -> usize {
+    message_tokens(message, str::len)
+}
+
+fn message_tokens(message: &WireMessage, text: impl Fn(&str) -> usize) -> usize {
+    let mut total = MESSAGE_OVERHEAD_TOKENS + text(message.content());
     match message {
         WireMessage::Assistant { tool_calls, .. } => {
             for call in tool_calls {
-                total += TOOL_CALL_OVERHEAD_TOKENS
-                    + count_text(model, &call.name)
-                    + count_text(model, &call.arguments);
+                total += TOOL_CALL_OVERHEAD_TOKENS + text(&call.name) + text(&call.arguments);
             }
         }
         WireMessage::Tool { tool_call_id, .. } => {
-            total += count_text(model, tool_call_id);
+            total += text(tool_call_id);
         }
         WireMessage::System { .. } | WireMessage::User { .. } => {}
     }
@@ -403,6 +414,44 @@ mod tests {
                 "cl100k, round {round}"
             );
         }
+    }
+
+    /// The bound holds for both encodings on text where tokens are
+    /// shortest: single bytes, multi-byte characters, digits, punctuation,
+    /// and a long ruler that is counted by the fallback estimate.
+    #[test]
+    fn the_byte_bound_is_never_below_the_count() {
+        let texts = [
+            SAMPLE.to_string(),
+            "a b c d e f g h".to_string(),
+            "日本語のログ 🙂🙂🙂 é".to_string(),
+            "1 2 3 4 5 6 7 8 9 0 ! ? ; , .".repeat(50),
+            "=".repeat(300_000),
+            String::new(),
+        ];
+        for model in ["gpt-4o", "gpt-4", "some-local-model"] {
+            for text in &texts {
+                let call = ToolCall {
+                    id: "call_é1".into(),
+                    name: "get_timeline".into(),
+                    arguments: text.clone(),
+                };
+                for message in [
+                    WireMessage::user(text.as_str()),
+                    WireMessage::tool("call_1", text),
+                    WireMessage::assistant_with_tools(text, vec![call]),
+                ] {
+                    let (count, bound) = (count_message(model, &message), bound_message(&message));
+                    assert!(count <= bound, "{model}: {count} > {bound}");
+                }
+            }
+        }
+        let tool = WireMessage::tool("call_1", "x y");
+        assert_eq!(
+            bound_message(&tool),
+            MESSAGE_OVERHEAD_TOKENS + 3 + 6,
+            "content and call id, by bytes"
+        );
     }
 
     #[test]

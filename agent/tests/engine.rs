@@ -1082,6 +1082,94 @@ async fn an_allowed_change_runs() {
     assert!(stored.contains("\"status\":\"resolved\""), "{stored}");
 }
 
+/// A confirmer that, while the person is asked, has someone else store a
+/// message in the conversation (another frontend on the same thread), then
+/// allows.
+struct Interjecting {
+    store: Store,
+    conv: ConversationId,
+}
+
+const INTERJECTION: &str = "from the thread: the deploy was rolled back at 03:20";
+
+impl Confirmer for Interjecting {
+    fn confirm<'a>(&'a self, _request: &'a ConfirmRequest) -> ConfirmFuture<'a> {
+        Box::pin(async move {
+            let conv = self.conv.clone();
+            self.store
+                .write(move |tx| {
+                    storage::repo::messages::append(
+                        tx,
+                        &conv,
+                        &storage::repo::messages::NewMessage {
+                            role: Role::User,
+                            content: INTERJECTION.into(),
+                            token_count: 14,
+                            tool_calls: None,
+                            tool_call_id: None,
+                        },
+                    )
+                })
+                .await
+                .unwrap();
+            true
+        })
+    }
+}
+
+/// The round's last result commits while the next request is already on
+/// its way. When someone else stored a row before that result, the request
+/// lacked the row: its answer is dropped unseen (not shown, not stored)
+/// and the model is asked again with the row in the request.
+#[tokio::test]
+async fn an_answer_to_a_request_that_missed_a_row_stored_meanwhile_is_asked_again() {
+    const STALE: &str = "STALE: written without the note from the thread";
+    const FRESH: &str = "Noted the rollback from the thread; resolved.";
+    let h = injected(vec![
+        Reply::stream(SseReply::new().role().text(STALE).finish("stop")),
+        Reply::stream(SseReply::new().role().text(FRESH).finish("stop")),
+    ])
+    .await;
+    let options = TurnOptions {
+        confirmer: Some(Arc::new(Interjecting {
+            store: h.engine.store().clone(),
+            conv: h.conv.clone(),
+        })),
+        ..TurnOptions::default()
+    };
+    let (r, events) = h
+        .turn_with("what does the payments log say?", options)
+        .await;
+    let out = r.unwrap();
+    h.mock.assert_finished();
+    assert_eq!(out.text, FRESH);
+    let shown: String = events
+        .iter()
+        .filter_map(|e| match e {
+            EngineEvent::TextDelta(t) => Some(t.as_str()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(shown, FRESH, "the stale answer was shown");
+    let bodies = h.mock.request_bodies();
+    assert_eq!(bodies.len(), 4, "grep, resolve, the stale answer, again");
+    let carries = |body: &Value| body.to_string().contains(INTERJECTION);
+    assert!(!carries(&bodies[2]), "sent before the row was stored");
+    assert!(carries(&bodies[3]), "asked again without the row");
+    let msgs = h.messages().await;
+    assert!(
+        msgs.iter().all(|m| !m.content.contains("STALE")),
+        "the stale answer was stored"
+    );
+    assert_eq!(msgs.last().unwrap().content, FRESH);
+    // The result of the call that ran is stored, after the row.
+    let result = resolve_result(&msgs);
+    assert!(result.contains("\"status\":\"resolved\""), "{result}");
+    assert!(resolved(&h).await);
+    // One audited model call per answer used, none for the dropped one.
+    assert_eq!(h.audit_actions("ai_send").await.len(), 3);
+}
+
 #[tokio::test]
 async fn without_untrusted_content_a_change_runs_without_asking() {
     let h = harness(

@@ -142,6 +142,21 @@ impl Store {
         })
     }
 
+    /// [`Store::with_writer`] in two steps, as [`Store::queue_write`] is
+    /// [`Store::write`] in two: `f` gets the writer connection with no
+    /// transaction open, so it can do work of its own before opening one
+    /// (with [`crate::write_tx`]) and keep the write lock only for the
+    /// writing.
+    pub fn queue_with_writer<R, F>(&self, f: F) -> Result<QueuedWrite<R>>
+    where
+        F: FnOnce(&mut Connection) -> Result<R> + Send + 'static,
+        R: Send + 'static,
+    {
+        Ok(QueuedWrite {
+            done: self.submit(f)?,
+        })
+    }
+
     /// Queues `f` for the writer thread; the receiver gets its result.
     fn submit<R, F>(&self, f: F) -> Result<oneshot::Receiver<Result<R>>>
     where
@@ -228,6 +243,17 @@ impl<R> QueuedWrite<R> {
     /// Waits for the transaction; its result, as [`Store::write`] returns it.
     pub async fn wait(self) -> Result<R> {
         self.done.await.map_err(|_| StorageError::Closed)?
+    }
+
+    /// The result if the job has finished, without waiting: `None` while
+    /// it is queued or running. The result can be taken once; later calls
+    /// get [`StorageError::Closed`].
+    pub fn try_take(&mut self) -> Option<Result<R>> {
+        match self.done.try_recv() {
+            Ok(out) => Some(out),
+            Err(oneshot::error::TryRecvError::Empty) => None,
+            Err(oneshot::error::TryRecvError::Closed) => Some(Err(StorageError::Closed)),
+        }
     }
 }
 

@@ -203,6 +203,54 @@ async fn queued_writes_commit_in_queue_order_while_the_caller_goes_on() {
     assert_eq!(texts, ["first", "second", "third", "fourth"]);
 }
 
+/// A job queued with the bare writer connection does its own work before it
+/// opens a transaction (the write lock is not held meanwhile), and its
+/// result can be taken without waiting once it is there.
+#[tokio::test(flavor = "current_thread")]
+async fn a_queued_job_works_before_its_transaction_and_can_be_polled() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(common::raw_config(dir.path())).await.unwrap();
+    let conv = new_conversation(&store, "polled").await;
+    let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
+    let id = conv.id.clone();
+    let mut job = store
+        .queue_with_writer(move |conn| {
+            let outside = conn.is_autocommit();
+            release_rx
+                .recv_timeout(std::time::Duration::from_secs(10))
+                .map_err(|_| StorageError::Invalid("never released".into()))?;
+            let m = storage::write_tx(conn, |tx| {
+                messages::append(
+                    tx,
+                    &id,
+                    &messages::NewMessage {
+                        role: Role::User,
+                        content: "counted first".into(),
+                        token_count: 2,
+                        tool_calls: None,
+                        tool_call_id: None,
+                    },
+                )
+            })?;
+            Ok((outside, m.seq))
+        })
+        .unwrap();
+    assert!(job.try_take().is_none(), "taken while still at work");
+    release_tx.send(()).unwrap();
+    let (outside, seq) = loop {
+        if let Some(out) = job.try_take() {
+            break out.unwrap();
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+    };
+    assert!(outside, "a transaction was open during the work");
+    assert_eq!(seq, 1);
+    assert!(matches!(job.try_take(), Some(Err(StorageError::Closed))));
+    let id = conv.id.clone();
+    let stored = store.read(move |c| messages::list(c, &id)).await.unwrap();
+    assert_eq!(stored.len(), 1);
+}
+
 /// A short read runs on the writer thread when nothing is queued there,
 /// and on a reader, without waiting, when a write is in progress.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

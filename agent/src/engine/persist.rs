@@ -204,12 +204,12 @@ pub async fn load(
 /// the request that follows a tool result costs no read at all.
 ///
 /// [`StoredHistory::begin_append`] does the same without waiting: the
-/// writer commits the message while the turn builds and encodes the next
-/// request from the history with that message in it. Until
-/// [`StoredHistory::settle`] has waited for the commit, rows someone else
-/// stored meanwhile are not in the history; `settle` says whether there
-/// were any, and the turn then builds the request again. Nothing is sent
-/// before `settle`.
+/// writer counts and commits the message while the turn builds, encodes and
+/// sends the next request from the history with that message in it. Until
+/// [`StoredHistory::settle`] (or [`StoredHistory::try_settle`]) has seen the
+/// commit, rows someone else stored meanwhile are not in the history;
+/// settling says whether there were any, and the turn then asks again with
+/// them. Nothing of an answer to a request is used before that.
 #[derive(Debug, Default)]
 pub struct StoredHistory {
     /// Every stored message read so far, in `seq` order, before the cut at
@@ -235,6 +235,9 @@ pub struct Settled {
     /// Rows stored by someone else before the pending message: the history
     /// read before `settle` lacked them.
     pub others_stored: bool,
+    /// How much the bound the pending message stood in the history with
+    /// exceeded its exact count.
+    pub overcount: usize,
 }
 
 impl StoredHistory {
@@ -273,27 +276,39 @@ impl StoredHistory {
         msg: &WireMessage,
         tokens: usize,
     ) -> Result<(), EngineError> {
-        self.begin_append(store, conversation, msg.clone(), tokens)
-            .await?;
         self.settle().await?;
+        let new = new_message(msg, tokens);
+        let (id, after) = (conversation.clone(), self.last_seq());
+        let stored = store
+            .write(move |tx| append_after(tx, &id, after, &new))
+            .await?;
+        self.caught_up_with(stored);
         Ok(())
     }
 
     /// Queues `msg` for storing as [`StoredHistory::append`] does, without
-    /// waiting for it. Waits for a message still pending from before.
+    /// waiting for it; the writer thread counts its tokens (for `model`)
+    /// first, so the count costs the caller nothing either. Until it is
+    /// settled, the history shows the message with
+    /// [`crate::tokens::bound_message`] as its count, which is never less
+    /// than the exact one. Waits for a message still pending from before.
     pub async fn begin_append(
         &mut self,
         store: &Store,
         conversation: &ConversationId,
         msg: WireMessage,
-        tokens: usize,
+        model: &str,
     ) -> Result<(), EngineError> {
         self.settle().await?;
-        let new = new_message(&msg, tokens);
-        let (id, after) = (conversation.clone(), self.last_seq());
-        let write = store.queue_write(move |tx| append_after(tx, &id, after, &new))?;
+        let (id, after, model) = (conversation.clone(), self.last_seq(), model.to_string());
+        let bound = crate::tokens::bound_message(&msg);
+        let counted = msg.clone();
+        let write = store.queue_with_writer(move |conn| {
+            let new = new_message(&counted, crate::tokens::count_message(&model, &counted));
+            storage::write_tx(conn, |tx| append_after(tx, &id, after, &new))
+        })?;
         self.pending = Some(PendingAppend {
-            item: HistoryItem::new(None, msg, tokens),
+            item: HistoryItem::new(None, msg, bound),
             write,
         });
         Ok(())
@@ -312,10 +327,35 @@ impl StoredHistory {
         let Some(pending) = self.pending.take() else {
             return Ok(Settled::default());
         };
-        let stored = pending.write.wait().await?;
-        let others_stored = !stored.0.is_empty();
+        let bound = pending.item.tokens;
+        let stored = pending.write.wait().await;
+        self.settled(bound, stored)
+    }
+
+    /// [`StoredHistory::settle`] if the pending message has been stored (or
+    /// has failed to be) by now; `None` while the writer is still at it.
+    pub fn try_settle(&mut self) -> Option<Result<Settled, EngineError>> {
+        let Some(pending) = &mut self.pending else {
+            return Some(Ok(Settled::default()));
+        };
+        let stored = pending.write.try_take()?;
+        let bound = pending.item.tokens;
+        self.pending = None;
+        Some(self.settled(bound, stored))
+    }
+
+    fn settled(
+        &mut self,
+        bound: usize,
+        stored: storage::Result<(Vec<Message>, Message)>,
+    ) -> Result<Settled, EngineError> {
+        let stored = stored?;
+        let settled = Settled {
+            others_stored: !stored.0.is_empty(),
+            overcount: bound.saturating_sub(usize::try_from(stored.1.token_count).unwrap_or(0)),
+        };
         self.caught_up_with(stored);
-        Ok(Settled { others_stored })
+        Ok(settled)
     }
 
     fn caught_up_with(&mut self, (earlier, own): (Vec<Message>, Message)) {
@@ -671,31 +711,38 @@ mod tests {
                 .map(|i| (i.seq, i.msg.content().to_string(), i.tokens))
                 .collect::<Vec<_>>()
         };
+        let exact = |text: &str| crate::tokens::count_message("gpt-4o", &WireMessage::user(text));
+        let bound = |text: &str| crate::tokens::bound_message(&WireMessage::user(text));
+        let text = "own: the primary failed over at 03:12";
+        assert!(exact(text) < bound(text), "the sample must tell them apart");
         let mut history = StoredHistory::default();
         history
-            .begin_append(&store, &conv, WireMessage::user("own"), 4)
+            .begin_append(&store, &conv, WireMessage::user(text), "gpt-4o")
             .await
             .unwrap();
         assert!(history.has_pending());
         assert_eq!(
             seen(history.load(&store, &conv).await.unwrap()),
-            vec![(None, "own".to_string(), 4)]
+            vec![(None, text.to_string(), bound(text))],
+            "the bound stands in for the count until settled"
         );
         let settled = history.settle().await.unwrap();
         assert!(!settled.others_stored);
+        assert_eq!(settled.overcount, bound(text) - exact(text));
         assert!(!history.has_pending());
         assert_eq!(
             seen(history.load(&store, &conv).await.unwrap()),
-            vec![(Some(1), "own".to_string(), 4)]
+            vec![(Some(1), text.to_string(), exact(text))],
+            "counted on the writer thread, stored and in the history"
         );
 
         // Someone else stores first: the pending message lands after it,
-        // and settle says so.
+        // and settling says so; here without waiting, once it has landed.
         append(&store, &conv, &WireMessage::user("from elsewhere"), 5)
             .await
             .unwrap();
         history
-            .begin_append(&store, &conv, WireMessage::user("second own"), 3)
+            .begin_append(&store, &conv, WireMessage::user("second own"), "gpt-4o")
             .await
             .unwrap();
         assert_eq!(
@@ -703,16 +750,25 @@ mod tests {
             2,
             "rows by others are not read before settle"
         );
-        assert!(history.settle().await.unwrap().others_stored);
+        let settled = loop {
+            if let Some(settled) = history.try_settle() {
+                break settled.unwrap();
+            }
+            assert!(history.has_pending(), "pending until it settles");
+            tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+        };
+        assert!(settled.others_stored);
+        assert!(!history.has_pending());
         let expected = vec![
-            (Some(1), "own".to_string(), 4),
+            (Some(1), text.to_string(), exact(text)),
             (Some(2), "from elsewhere".to_string(), 5),
-            (Some(3), "second own".to_string(), 3),
+            (Some(3), "second own".to_string(), exact("second own")),
         ];
         assert_eq!(seen(history.load(&store, &conv).await.unwrap()), expected);
         assert_eq!(seen(load(&store, &conv).await.unwrap()), expected);
-        // Nothing pending: settle is a no-op.
+        // Nothing pending: settling is a no-op.
         assert_eq!(history.settle().await.unwrap(), Settled::default());
+        assert_eq!(history.try_settle().unwrap().unwrap(), Settled::default());
     }
 
     /// An answer stored through the history keeps it caught up, rows by
@@ -743,7 +799,7 @@ mod tests {
             .unwrap();
         assert_eq!(stored.len(), 1);
         history
-            .begin_append(&store, &conv, WireMessage::tool("call_1", "[]"), 5)
+            .begin_append(&store, &conv, WireMessage::tool("call_1", "[]"), "gpt-4o")
             .await
             .unwrap();
         let roles = |items: Vec<HistoryItem>| {

@@ -540,73 +540,101 @@ impl Turn<'_> {
 
     /// One model call. `Ok(Err(partial))`: cancelled, with what streamed
     /// (stored if anything did).
+    ///
+    /// The round's last tool result may still be committing (see
+    /// [`persist::StoredHistory::begin_append`]): the request is encoded and sent
+    /// meanwhile, and what streams back is held until the result is stored.
+    /// If the store failed, the turn ends with that error; if someone else
+    /// stored rows before it, the answer is dropped unseen and the model is
+    /// asked again with them.
     async fn call_model(
         &mut self,
         with_tools: bool,
         sink: &mut (dyn FnMut(EngineEvent) + Send),
         cancel: &CancellationToken,
     ) -> Result<Result<Completion, String>, EngineError> {
-        let mut request = self.request(with_tools, sink, cancel).await?;
-        // Encoded while the round's last tool result commits; sent only
-        // once it has.
-        let mut prepared = self.llm.prepare(&request)?;
-        if self.history.has_pending() && self.history.settle().await?.others_stored {
-            // Someone stored rows before the result: the request must
-            // carry them too.
+        loop {
+            let mut request = self.request(with_tools, sink, cancel).await?;
+            let prepared = self.llm.prepare(&request)?;
+            self.usage.rounds += 1;
+            let mut deliver = |e: StreamEvent| match e {
+                StreamEvent::TextDelta(t) => sink(EngineEvent::TextDelta(t)),
+                StreamEvent::Retrying {
+                    attempt,
+                    delay,
+                    reason,
+                } => sink(EngineEvent::Retrying {
+                    attempt,
+                    delay,
+                    reason,
+                }),
+                StreamEvent::ToolCallStarted { .. } => {}
+            };
+            let history = &mut self.history;
+            let stop = cancel.child_token();
+            let mut held = Vec::new();
+            let mut settled = None;
+            let mut forward = |e: StreamEvent| {
+                if settled.is_none() {
+                    settled = history.try_settle();
+                }
+                match &settled {
+                    None => held.push(e),
+                    Some(Ok(s)) if !s.others_stored => {
+                        held.drain(..).for_each(&mut deliver);
+                        deliver(e);
+                    }
+                    // Out of date, or not stored: this answer is not used.
+                    Some(_) => stop.cancel(),
+                }
+            };
+            let result = self
+                .llm
+                .chat_prepared(&request, prepared, &mut forward, &stop)
+                .await;
+            let settled = match settled {
+                Some(settled) => settled,
+                None => self.history.settle().await,
+            }?;
             if with_tools {
                 self.specs = std::mem::take(&mut request.tools);
             }
-            request = self.request(with_tools, sink, cancel).await?;
-            prepared = self.llm.prepare(&request)?;
-        }
-        self.usage.rounds += 1;
-        let mut forward = |e: StreamEvent| match e {
-            StreamEvent::TextDelta(t) => sink(EngineEvent::TextDelta(t)),
-            StreamEvent::Retrying {
-                attempt,
-                delay,
-                reason,
-            } => sink(EngineEvent::Retrying {
-                attempt,
-                delay,
-                reason,
-            }),
-            StreamEvent::ToolCallStarted { .. } => {}
-        };
-        let result = self
-            .llm
-            .chat_prepared(&request, prepared, &mut forward, cancel)
-            .await;
-        if with_tools {
-            self.specs = std::mem::take(&mut request.tools);
-        }
-        match result {
-            Ok(c) => {
-                self.note_usage(&c);
-                self.pending_audit = super::model_call_details(
-                    self.engine,
-                    Some(&self.conversation),
-                    &c,
-                    &request,
-                    "turn",
-                )
-                .map(|details| persist::ModelCallAudit {
-                    actor: self.engine.config().actor.clone(),
-                    details,
-                });
-                Ok(Ok(c))
-            }
-            Err(LlmError::Cancelled { partial }) => {
-                self.keep_partial(&partial, "cancelled").await?;
-                Ok(Err(partial))
-            }
-            Err(e) => {
-                if let Some(partial) = e.partial_text() {
-                    let partial = partial.to_string();
-                    self.keep_partial(&partial, "cut off").await?;
+            if settled.others_stored {
+                if cancel.is_cancelled() {
+                    return Ok(Err(String::new()));
                 }
-                Err(EngineError::Llm(e))
+                continue;
             }
+            held.into_iter().for_each(&mut deliver);
+            self.usage.context_tokens = self.usage.context_tokens.saturating_sub(settled.overcount);
+            return match result {
+                Ok(c) => {
+                    self.note_usage(&c);
+                    self.pending_audit = super::model_call_details(
+                        self.engine,
+                        Some(&self.conversation),
+                        &c,
+                        &request,
+                        "turn",
+                    )
+                    .map(|details| persist::ModelCallAudit {
+                        actor: self.engine.config().actor.clone(),
+                        details,
+                    });
+                    Ok(Ok(c))
+                }
+                Err(LlmError::Cancelled { partial }) => {
+                    self.keep_partial(&partial, "cancelled").await?;
+                    Ok(Err(partial))
+                }
+                Err(e) => {
+                    if let Some(partial) = e.partial_text() {
+                        let partial = partial.to_string();
+                        self.keep_partial(&partial, "cut off").await?;
+                    }
+                    Err(EngineError::Llm(e))
+                }
+            };
         }
     }
 
@@ -720,11 +748,11 @@ impl Turn<'_> {
             let last_of_round = calls.last().map(|c| c.id.as_str());
             for (c, r) in group.iter().zip(results) {
                 if Some(c.id.as_str()) == last_of_round && !r.infrastructure && failure.is_none() {
-                    // The next request is encoded while this one commits.
+                    // Counted and committed while the next request is
+                    // built and sent.
                     let msg = WireMessage::tool(&c.id, &r.content);
-                    let n = tokens::count_message(&self.model, &msg);
                     self.history
-                        .begin_append(self.engine.store(), &self.conversation, msg, n)
+                        .begin_append(self.engine.store(), &self.conversation, msg, &self.model)
                         .await?;
                 } else {
                     self.store_result(&c.id, &r.content).await?;
