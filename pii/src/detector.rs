@@ -90,8 +90,9 @@ impl Detector {
     /// (`10.0.0.1-----BEGIN` is not an address; `10.0.0.1[PRIVATE_KEY_1]`
     /// is). So around every span whose neighbour is not a plain delimiter
     /// (and, over its whole line, every span that takes in the closing
-    /// quote of a quoted value: the opening quote then pairs with a later
-    /// one), the text is scanned again as a second redaction would read it: that
+    /// quote of a quoted value, and every span read in one window with
+    /// such a span: the opening quote then pairs with a later one), the
+    /// text is scanned again as a second redaction would read it: that
     /// span, the spans glued to it and the neighbours that end the window
     /// replaced by tokens. What this finds in the surrounding original text
     /// is added, and a value that swallows tokens whole
@@ -121,11 +122,12 @@ impl Detector {
                 // A span that took in the closing quote of a quoted value
                 // leaves its opening quote to pair with a later one, across
                 // white space and other spans: its line is read whole.
-                let unquotes = {
+                let unquotes = |s: &Span| {
                     let i = closers.partition_point(|&c| c < s.start);
                     closers.get(i).is_some_and(|&c| c < s.end)
                 };
-                if !unquotes && !glued_left(b, s.start) && !glued_right(b, s.end) {
+                let whole_line = unquotes(s);
+                if !whole_line && !glued_left(b, s.start) && !glued_right(b, s.end) {
                     continue;
                 }
                 // A whole window (natural edges on both sides) reads its
@@ -134,7 +136,13 @@ impl Detector {
                 // text (a long line), the look falls back to a short window
                 // and finds near the token: each span's own look then
                 // costs a short window, not a long one.
-                let mut window = settle_window(text, spans, k, MAX_SETTLE_WINDOW, unquotes);
+                let mut window = settle_window(text, spans, k, MAX_SETTLE_WINDOW, whole_line);
+                // The window settles every span in it, so one that takes in
+                // a closing quote makes it read the whole line, as that
+                // span's own look would have.
+                if !whole_line && (window.first..=window.last).any(|j| unquotes(&spans[j])) {
+                    window = settle_window(text, spans, k, MAX_SETTLE_WINDOW, true);
+                }
                 let whole = window.natural_lo && window.natural_hi;
                 if whole {
                     done_to = Some(window.last);

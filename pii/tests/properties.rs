@@ -436,3 +436,22 @@ fn a_span_that_takes_a_closing_quote_is_read_with_its_whole_line() {
     redacts_once(input, r#""apikey:"[API_KEY_1]"apikey:\"[API_KEY_2]\""#);
     seeds_hold(&["s51"]);
 }
+
+/// Found by the `redact` fuzz target (runs 9–11; seeds `s53`, `s54`,
+/// minimised from 13 stored failing inputs): a span glued to its neighbours
+/// is read in one window together with them, and every span in that window
+/// counts as settled. When one of them takes in the closing quote of a
+/// quoted value (`b0"api_key"` swept inside `"(b0"api_key"`, or `\"Ab0y`
+/// after `apikey:\":`), the value's opening quote pairs with a quote past
+/// the window's edge, which the glued window did not reach, so that span's
+/// own whole-line look was skipped and a second pass read one value across
+/// white space and other tokens. Such a window now reads the whole line.
+#[test]
+fn a_glued_window_that_holds_a_span_taking_a_closing_quote_reads_its_whole_line() {
+    let input = r#"apikey:\"b0"api_key"\"apikey:"(b0"api_key" pwd:e""#;
+    is_seed(input, "s53");
+    redacts_once(input, r#"apikey:\"[API_KEY_1]\"apikey:"[API_KEY_2]""#);
+    let input = r#"03452-03452-apikey:\":\"Ab0y apikey:"\"Ab0y"\""#;
+    is_seed(input, "s54");
+    redacts_once(input, r#"[PHONE_1]-apikey:\"[API_KEY_1]\""#);
+}
