@@ -455,3 +455,27 @@ fn a_glued_window_that_holds_a_span_taking_a_closing_quote_reads_its_whole_line(
     is_seed(input, "s54");
     redacts_once(input, r#"[PHONE_1]-apikey:\"[API_KEY_1]\""#);
 }
+
+/// Found by the `redact` fuzz target (runs 7–11; seeds `s55`, `s56`,
+/// minimised from 8 stored failing inputs): a quoted value that starts
+/// like a variable reference (`$A…`) is not redacted, but a span inside it
+/// (the host `A.co`, or the swept `A(b0"api_key`) turns it into
+/// `$[HOSTNAME_1] …`, which a second pass redacts as a value. A span that
+/// lies inside a quoted key value without being that value, or takes in
+/// one of its quotes, now gets the second look over its whole line, so the
+/// first pass reads the value as the second would.
+#[test]
+fn a_span_inside_a_quoted_value_is_read_with_its_whole_line() {
+    let input = r#"apikey:"$A.co pwd:x""#;
+    is_seed(input, "s55");
+    redacts_once(input, r#"apikey:"[API_KEY_1]""#);
+    let input = r#"apikey:\"$A(b0"api_key 0.0.0.1 apikey:\"A(b0"api_key\""#;
+    is_seed(input, "s56");
+    redacts_once(input, r#"apikey:\"[API_KEY_1]\"[API_KEY_2]\""#);
+    // A value that stays a variable reference with its spans as tokens
+    // keeps them as they are.
+    redacts_once(
+        r#""apikey": "$HOME 10.0.0.1""#,
+        r#""apikey": "$HOME [IPV4_1]""#,
+    );
+}
