@@ -282,10 +282,14 @@ impl Detector {
         // swept for as well; sweeping can trim values again, and what it
         // finds can be glued to its neighbours like any span (a cut value
         // found again in `eyJhbGci-bam.co`, which reads as a host only after
-        // the value's token), so each round ends with a second look too
-        // (a few rounds at most; it settles at once on real text).
+        // the value's token), so each round ends with a second look too.
+        // A value cut back by a winner inside it is a new, shorter secret,
+        // and its occurrences can be cut back again (`%ps://ass.pass://`,
+        // then `%ps://ass.pass:`, `%ps://`, `%ps:`), so the rounds go on
+        // until no new secret appears: a second pass sweeps for every value
+        // the first one redacted. Real text settles in one round.
         let mut swept = candidates.secrets.unwrap_or_default();
-        for _ in 0..MAX_SETTLE_ROUNDS {
+        for _ in 0..MAX_SWEEP_ROUNDS {
             let late = Sweeper::build(spans.iter().map(|s| (s.kind, s.text(text))).filter(
                 |&(kind, value)| sweep::worth_sweeping(kind, value) && !swept.contains(kind, value),
             ));
@@ -611,6 +615,13 @@ const SETTLE_REACH: usize = 40;
 /// Rounds of second looks; each round can only add spans in gaps, and in
 /// practice one round settles everything.
 const MAX_SETTLE_ROUNDS: usize = 3;
+/// Rounds of sweeping for secrets that appear late. Each round needs a new
+/// secret, shorter than one before it, found again in the text next to a
+/// span that cuts it: real text needs one round, and the cascades built by
+/// a fuzzer a handful. The bound only caps the work on adversarial text
+/// (a round is one more sweep of the text), where secrets cut back more
+/// often than this are left to a second pass.
+const MAX_SWEEP_ROUNDS: usize = 32;
 
 /// Leftmost-longest keyword matches by plain substring search.
 fn naive_keyword_matches(
