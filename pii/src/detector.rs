@@ -92,13 +92,14 @@ impl Detector {
     /// (and, over its whole line, every span that takes in a quote of a
     /// quoted key value or lies inside one without being the value, and
     /// every span read in one window with such a span: the value then
-    /// reads differently, see [`QuotedValue`]), the text is scanned again as a second redaction would read it: that
-    /// span, the spans glued to it and the neighbours that end the window
-    /// replaced by tokens. What this finds in the surrounding original text
-    /// is added, and a value that swallows tokens whole
-    /// (`"apikey:"([API_KEY_1]:\"[API_KEY_2]\"`) replaces the spans it
-    /// swallows, exactly what a second redaction would have done. Repeated
-    /// until nothing new appears (at most a few rounds).
+    /// reads differently, see [`QuotedValue`]), the text is scanned again
+    /// as a second redaction would read it: that span, the spans glued to
+    /// it and the neighbours that end the window replaced by tokens. What
+    /// this finds in the surrounding original text is added, and a value
+    /// that swallows tokens whole (`"apikey:"([API_KEY_1]:\"[API_KEY_2]\"`)
+    /// replaces the spans it swallows, exactly what a second redaction
+    /// would have done. Repeated until nothing new appears (at most a few
+    /// rounds).
     fn settle_neighbours(
         &self,
         text: &str,
