@@ -8,7 +8,7 @@ use aho_corasick::{AhoCorasick, MatchKind};
 
 use crate::map::{MapEntry, RedactionMap};
 use crate::scan::keyword::{self, KeywordState, Trigger};
-use crate::scan::{self, Candidates};
+use crate::scan::{self, Candidates, QuotedValue};
 use crate::span::{RedactedSpan, Span};
 use crate::sweep::{self, Sweeper};
 
@@ -89,21 +89,23 @@ impl Detector {
     /// A detector's verdict can depend on the bytes next to a value
     /// (`10.0.0.1-----BEGIN` is not an address; `10.0.0.1[PRIVATE_KEY_1]`
     /// is). So around every span whose neighbour is not a plain delimiter
-    /// (and, over its whole line, every span that takes in the closing
-    /// quote of a quoted value: the opening quote then pairs with a later
-    /// one), the text is scanned again as a second redaction would read it: that
-    /// span, the spans glued to it and the neighbours that end the window
-    /// replaced by tokens. What this finds in the surrounding original text
-    /// is added, and a value that swallows tokens whole
-    /// (`"apikey:"([API_KEY_1]:\"[API_KEY_2]\"`) replaces the spans it
-    /// swallows, exactly what a second redaction would have done. Repeated
-    /// until nothing new appears (at most a few rounds).
+    /// (and, over its whole line, every span that takes in a quote of a
+    /// quoted key value or lies inside one without being the value, and
+    /// every span read in one window with such a span: the value then
+    /// reads differently, see [`QuotedValue`]), the text is scanned again
+    /// as a second redaction would read it: that span, the spans glued to
+    /// it and the neighbours that end the window replaced by tokens. What
+    /// this finds in the surrounding original text is added, and a value
+    /// that swallows tokens whole (`"apikey:"([API_KEY_1]:\"[API_KEY_2]\"`)
+    /// replaces the spans it swallows, exactly what a second redaction
+    /// would have done. Repeated until nothing new appears (at most a few
+    /// rounds).
     fn settle_neighbours(
         &self,
         text: &str,
         spans: &mut Vec<Span>,
         known: Option<&Sweeper>,
-        closers: &[usize],
+        quoted: &[QuotedValue],
     ) {
         let b = text.as_bytes();
         let mut shadow = String::new();
@@ -114,18 +116,17 @@ impl Detector {
             let mut replaced = Vec::new();
             // Spans up to this index were read in a whole window already.
             let mut done_to = None;
+            let rereads = quote_rereads(spans, quoted);
+            let unquotes = |j: usize| rereads.get(j).copied().unwrap_or(false);
             for (k, s) in spans.iter().enumerate() {
                 if done_to.is_some_and(|d| k <= d) {
                     continue;
                 }
-                // A span that took in the closing quote of a quoted value
-                // leaves its opening quote to pair with a later one, across
+                // A span that takes in a quote of a quoted value, or lies
+                // inside one, changes how that value reads again, across
                 // white space and other spans: its line is read whole.
-                let unquotes = {
-                    let i = closers.partition_point(|&c| c < s.start);
-                    closers.get(i).is_some_and(|&c| c < s.end)
-                };
-                if !unquotes && !glued_left(b, s.start) && !glued_right(b, s.end) {
+                let whole_line = unquotes(k);
+                if !whole_line && !glued_left(b, s.start) && !glued_right(b, s.end) {
                     continue;
                 }
                 // A whole window (natural edges on both sides) reads its
@@ -134,7 +135,13 @@ impl Detector {
                 // text (a long line), the look falls back to a short window
                 // and finds near the token: each span's own look then
                 // costs a short window, not a long one.
-                let mut window = settle_window(text, spans, k, MAX_SETTLE_WINDOW, unquotes);
+                let mut window = settle_window(text, spans, k, MAX_SETTLE_WINDOW, whole_line);
+                // The window settles every span in it, so one that changes
+                // a quoted value makes it read the whole line, as that
+                // span's own look would have.
+                if !whole_line && (window.first..=window.last).any(unquotes) {
+                    window = settle_window(text, spans, k, MAX_SETTLE_WINDOW, true);
+                }
                 let whole = window.natural_lo && window.natural_hi;
                 if whole {
                     done_to = Some(window.last);
@@ -256,8 +263,7 @@ impl Detector {
     /// streaming redactor numbers exactly as whole-text redaction does.
     pub(crate) fn plan(&self, text: &str, known: Option<&Sweeper>) -> Plan {
         let mut candidates = self.candidates(text, known);
-        let mut closers = std::mem::take(&mut candidates.quote_closers);
-        closers.sort_unstable();
+        let quoted = std::mem::take(&mut candidates.quoted);
         let mut spans = resolve(candidates.spans);
         let revived: Vec<Span> = candidates
             .conditional
@@ -272,15 +278,19 @@ impl Detector {
             spans.extend(revived);
             spans = resolve(spans);
         }
-        self.settle_neighbours(text, &mut spans, known, &closers);
+        self.settle_neighbours(text, &mut spans, known, &quoted);
         // Secrets that only the second look or a trimmed value produced are
         // swept for as well; sweeping can trim values again, and what it
         // finds can be glued to its neighbours like any span (a cut value
         // found again in `eyJhbGci-bam.co`, which reads as a host only after
-        // the value's token), so each round ends with a second look too
-        // (a few rounds at most; it settles at once on real text).
+        // the value's token), so each round ends with a second look too.
+        // A value cut back by a winner inside it is a new, shorter secret,
+        // and its occurrences can be cut back again (`%ps://ass.pass://`,
+        // then `%ps://ass.pass:`, `%ps://`, `%ps:`), so the rounds go on
+        // until no new secret appears: a second pass sweeps for every value
+        // the first one redacted. Real text settles in one round.
         let mut swept = candidates.secrets.unwrap_or_default();
-        for _ in 0..MAX_SETTLE_ROUNDS {
+        for _ in 0..MAX_SWEEP_ROUNDS {
             let late = Sweeper::build(spans.iter().map(|s| (s.kind, s.text(text))).filter(
                 |&(kind, value)| sweep::worth_sweeping(kind, value) && !swept.contains(kind, value),
             ));
@@ -305,7 +315,7 @@ impl Detector {
                 freed.spans.extend(spans);
                 spans = resolve(freed.spans);
             }
-            self.settle_neighbours(text, &mut spans, known, &closers);
+            self.settle_neighbours(text, &mut spans, known, &quoted);
         }
         Plan {
             spans,
@@ -353,11 +363,10 @@ impl Detector {
         lap("punctuation", &mut steps);
         scan::number_pass(text, &secrets, &mut out);
         lap("words+sweep", &mut steps);
-        let mut closers = std::mem::take(&mut out.quote_closers);
-        closers.sort_unstable();
+        let quoted = std::mem::take(&mut out.quoted);
         let mut spans = resolve(out.spans);
         lap("resolve", &mut steps);
-        self.settle_neighbours(text, &mut spans, None, &closers);
+        self.settle_neighbours(text, &mut spans, None, &quoted);
         lap("2nd look", &mut steps);
         std::hint::black_box(spans);
         steps
@@ -380,6 +389,30 @@ impl Detector {
             }
         }
     }
+}
+
+/// Which of `spans` (sorted, non-overlapping) change how a quoted value
+/// reads once they are tokens: those that take in one of its quotes or lie
+/// inside it without being exactly the value (see [`QuotedValue`]). Quoted
+/// values of one kind of quote do not nest (a later key's opening quote
+/// closes an earlier value), so each span is visited a few times at most.
+fn quote_rereads(spans: &[Span], quoted: &[QuotedValue]) -> Vec<bool> {
+    if quoted.is_empty() {
+        return Vec::new();
+    }
+    let mut marks = vec![false; spans.len()];
+    for q in quoted {
+        let mut i = spans.partition_point(|s| s.end <= q.open);
+        while let Some(s) = spans.get(i)
+            && s.start < q.close
+        {
+            if (s.start, s.end) != (q.start, q.end) {
+                marks[i] = true;
+            }
+            i += 1;
+        }
+    }
+    marks
 }
 
 /// Bytes around a value that no detector reads as part of a neighbouring
@@ -583,6 +616,13 @@ const SETTLE_REACH: usize = 40;
 /// Rounds of second looks; each round can only add spans in gaps, and in
 /// practice one round settles everything.
 const MAX_SETTLE_ROUNDS: usize = 3;
+/// Rounds of sweeping for secrets that appear late. Each round needs a new
+/// secret, shorter than one before it, found again in the text next to a
+/// span that cuts it: real text needs one round, and the cascades built by
+/// a fuzzer a handful. The bound only caps the work on adversarial text
+/// (a round is one more sweep of the text), where secrets cut back more
+/// often than this are left to a second pass.
+const MAX_SWEEP_ROUNDS: usize = 32;
 
 /// Leftmost-longest keyword matches by plain substring search.
 fn naive_keyword_matches(

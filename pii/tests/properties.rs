@@ -436,3 +436,69 @@ fn a_span_that_takes_a_closing_quote_is_read_with_its_whole_line() {
     redacts_once(input, r#""apikey:"[API_KEY_1]"apikey:\"[API_KEY_2]\""#);
     seeds_hold(&["s51"]);
 }
+
+/// Found by the `redact` fuzz target (runs 8–11; seeds `s53`, `s54`,
+/// minimised from 21 stored failing inputs, and the open findings `s59`,
+/// `s60`): a span glued to its neighbours is read in one window together
+/// with them, and every span in that window counts as settled. When one of
+/// them takes in the closing quote of a quoted value (`b0"api_key"` swept
+/// inside `"(b0"api_key"`, or `\"Ab0y` after `apikey:\":`), the value's
+/// opening quote pairs with a quote past the window's edge, which the glued
+/// window did not reach, so that span's own whole-line look was skipped and
+/// a second pass read one value across white space and other tokens. Such a
+/// window now reads the whole line.
+#[test]
+fn a_glued_window_that_holds_a_span_taking_a_closing_quote_reads_its_whole_line() {
+    let input = r#"apikey:\"b0"api_key"\"apikey:"(b0"api_key" pwd:e""#;
+    is_seed(input, "s53");
+    redacts_once(input, r#"apikey:\"[API_KEY_1]\"apikey:"[API_KEY_2]""#);
+    let input = r#"03452-03452-apikey:\":\"Ab0y apikey:"\"Ab0y"\""#;
+    is_seed(input, "s54");
+    redacts_once(input, r#"[PHONE_1]-apikey:\"[API_KEY_1]\""#);
+    seeds_hold(&["s59", "s60"]);
+}
+
+/// Found by the `redact` fuzz target (runs 7–11; seeds `s55`, `s56`,
+/// minimised from 8 stored failing inputs, and the open finding `s61`): a
+/// quoted value that starts like a variable reference (`$A…`) is not
+/// redacted, but a span inside it (the host `A.co`, or the swept
+/// `A(b0"api_key`) turns it into `$[HOSTNAME_1] …`, which a second pass
+/// redacts as a value. A span that lies inside a quoted key value without
+/// being that value, or takes in one of its quotes, now gets the second
+/// look over its whole line, so the first pass reads the value as the
+/// second would.
+#[test]
+fn a_span_inside_a_quoted_value_is_read_with_its_whole_line() {
+    let input = r#"apikey:"$A.co pwd:x""#;
+    is_seed(input, "s55");
+    redacts_once(input, r#"apikey:"[API_KEY_1]""#);
+    let input = r#"apikey:\"$A(b0"api_key 0.0.0.1 apikey:\"A(b0"api_key\""#;
+    is_seed(input, "s56");
+    redacts_once(input, r#"apikey:\"[API_KEY_1]\"[API_KEY_2]\""#);
+    // A value that stays a variable reference with its spans as tokens
+    // keeps them as they are.
+    redacts_once(
+        r#""apikey": "$HOME 10.0.0.1""#,
+        r#""apikey": "$HOME [IPV4_1]""#,
+    );
+    seeds_hold(&["s61"]);
+}
+
+/// Found by the `redact` fuzz target in run 9 (seed `s58`, minimised to
+/// `s57`): URL credentials and `pass:` keys run together. A password value
+/// that loses to a winner starting inside it is cut back to a new, shorter
+/// secret; sweeping for that one cuts an occurrence back again, and so on
+/// (`%ps://ass.pass://`, `%ps://ass.pass:`, `%ps://`, `%ps:`). Sweeping for
+/// late secrets stopped after three rounds, leaving `%ps:` after the `@`
+/// for a second pass to sweep; the rounds now go on until no new secret
+/// appears.
+#[test]
+fn secrets_cut_back_in_a_cascade_are_all_swept() {
+    let input = "%ps://ass://adman:pass://ass://adman;pass:%ps://ass.pass://aaaaaaaaaa;3aaaa@%ps:%ps://ass.pass:a@%ps://ass.pass://aaaaaaaaaaaaaaaa";
+    is_seed(input, "s57");
+    redacts_once(
+        input,
+        "[PASSWORD_1][PASSWORD_2]:pass:[PASSWORD_2];pass:[PASSWORD_3][URL_CREDENTIALS_1]@[PASSWORD_1][PASSWORD_4][URL_CREDENTIALS_2]@[PASSWORD_5][PASSWORD_6]",
+    );
+    seeds_hold(&["s58"]);
+}

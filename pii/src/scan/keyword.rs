@@ -42,7 +42,7 @@
 //!   detector). Limits: a password containing `/`, `?` or `#` unencoded
 //!   ends the authority early and is missed.
 
-use super::{Candidates, extend_left, extend_right, is_word, token_len_at};
+use super::{Candidates, QuotedValue, extend_left, extend_right, is_word, token_len_at};
 use crate::kind::PiiKind;
 
 /// What a keyword match starts.
@@ -292,8 +292,15 @@ fn key_value(
     let Some((vs, ve, natural)) = value_after(b, ks, ke, cli) else {
         return;
     };
-    if quote_before(b, vs).is_some_and(|q| b[ve..].starts_with(q)) {
-        out.quote_closers.push(ve);
+    if let Some(q) = quote_before(b, vs)
+        && b[ve..].starts_with(q)
+    {
+        out.quoted.push(QuotedValue {
+            open: vs - q.len(),
+            start: vs,
+            end: ve,
+            close: ve + q.len(),
+        });
     }
     if accept_value(&b[vs..ve], class, natural) {
         let kind = match class {

@@ -77,10 +77,26 @@ pub(crate) struct Candidates {
     /// address), with that word's range: they count if the word itself ends
     /// up redacted, since the redacted text no longer shows the context.
     pub conditional: Vec<(Span, (usize, usize))>,
-    /// Where the closing quote of a quoted key value stands (accepted or
-    /// not), in text order: a span that takes it in leaves the opening
-    /// quote to pair with a later one when the text is read again.
-    pub quote_closers: Vec<usize>,
+    /// Every quoted key value the keyword pass read (accepted or not), in
+    /// text order: spans that take in its quotes, or that lie inside it
+    /// without being the value, change how the text reads again.
+    pub quoted: Vec<QuotedValue>,
+}
+
+/// A key value in quotes, closed by its quote: the opening quote starts at
+/// `open`, the value is `start..end` and the closing quote ends at `close`.
+///
+/// Read again with the spans over it as tokens, such a value may read
+/// differently: a span that takes in its closing quote leaves the opening
+/// one to pair with a later quote, and a span inside it changes what the
+/// value starts with or how long it is (`$A(b0…` is a variable reference
+/// and not redacted, `$[API_KEY_1] …` is a value).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct QuotedValue {
+    pub open: usize,
+    pub start: usize,
+    pub end: usize,
+    pub close: usize,
 }
 
 impl Candidates {
