@@ -258,11 +258,28 @@ impl<R> QueuedWrite<R> {
 }
 
 fn writer_loop(mut conn: Connection, jobs: mpsc::Receiver<Job>) {
-    while let Ok(job) = jobs.recv() {
+    while let Some(job) = next_job(&jobs) {
         job(&mut conn);
     }
     // Closing the last connection checkpoints the WAL into the main file.
     if let Err((_, e)) = conn.close() {
         tracing::warn!(error = %e, "closing the database");
+    }
+}
+
+/// How long the writer thread looks for its next job before it sleeps.
+const WRITER_SPIN: std::time::Duration = std::time::Duration::from_micros(40);
+
+fn next_job(jobs: &mpsc::Receiver<Job>) -> Option<Job> {
+    let started = std::time::Instant::now();
+    loop {
+        match jobs.try_recv() {
+            Ok(job) => return Some(job),
+            Err(mpsc::TryRecvError::Disconnected) => return None,
+            Err(mpsc::TryRecvError::Empty) if started.elapsed() < WRITER_SPIN => {
+                std::hint::spin_loop();
+            }
+            Err(mpsc::TryRecvError::Empty) => return jobs.recv().ok(),
+        }
     }
 }
