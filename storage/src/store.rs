@@ -267,9 +267,14 @@ fn writer_loop(mut conn: Connection, jobs: mpsc::Receiver<Job>) {
     }
 }
 
-/// How long the writer thread looks for its next job before it sleeps.
-const WRITER_SPIN: std::time::Duration = std::time::Duration::from_micros(40);
+/// How long the writer thread keeps looking for its next job before it
+/// sleeps. A turn's jobs come in bursts (a tool's read, its redaction, its
+/// result, then the answer shortly after), and waking a sleeping thread
+/// costs tens of microseconds on a virtual machine, per job. While it
+/// looks, the thread yields its core to any other thread that can run.
+const WRITER_SPIN: std::time::Duration = std::time::Duration::from_micros(150);
 
+/// The next job, or `None` once every sender is gone.
 fn next_job(jobs: &mpsc::Receiver<Job>) -> Option<Job> {
     let started = std::time::Instant::now();
     loop {
@@ -277,7 +282,7 @@ fn next_job(jobs: &mpsc::Receiver<Job>) -> Option<Job> {
             Ok(job) => return Some(job),
             Err(mpsc::TryRecvError::Disconnected) => return None,
             Err(mpsc::TryRecvError::Empty) if started.elapsed() < WRITER_SPIN => {
-                std::hint::spin_loop();
+                std::thread::yield_now();
             }
             Err(mpsc::TryRecvError::Empty) => return jobs.recv().ok(),
         }
