@@ -260,6 +260,59 @@ async fn streamed_tool_call_fragments_run_and_are_stored_before_the_answer() {
     assert_eq!(sends[0]["request_sha256"], sent[0].body_sha256());
 }
 
+/// The context a turn reports is the exact count of its last request, also
+/// when that request was sent while the round's tool result was still being
+/// counted and stored (the history stood in for it with a bound).
+#[tokio::test]
+async fn the_reported_context_is_the_exact_count_of_the_last_request() {
+    let h = harness(
+        vec![
+            Reply::text("Nothing to look up yet."),
+            Reply::tool_call("get_timeline", json!({})),
+            Reply::text("The timeline shows the incident being opened."),
+        ],
+        EngineConfig::default(),
+    )
+    .await;
+    let (r, _) = h.turn("checkout fails").await;
+    let first = r.unwrap().usage;
+    let msgs = h.check_db().await;
+    let counted = |m: &Message| usize::try_from(m.token_count).unwrap();
+    let stored_total = |msgs: &[Message]| -> usize {
+        let latest_system = msgs.iter().rev().find(|m| m.role == Role::System).unwrap();
+        counted(latest_system)
+            + msgs
+                .iter()
+                .filter(|m| m.role != Role::System)
+                .map(counted)
+                .sum::<usize>()
+    };
+    // The first turn's only request: the system message and the question,
+    // plus the tool schemas, which do not change.
+    assert_eq!(Harness::roles(&msgs), ["user", "system", "assistant"]);
+    let schemas = first.context_tokens - stored_total(&msgs[..2]);
+
+    let (r, _) = h.turn("what happened so far?").await;
+    let second = r.unwrap().usage;
+    h.mock.assert_finished();
+    let msgs = h.check_db().await;
+    let before_answer = &msgs[..msgs.len() - 1];
+    assert_eq!(before_answer.last().unwrap().role, Role::Tool);
+    let result = before_answer.last().unwrap();
+    assert!(
+        agent::tokens::bound_message(&WireMessage::tool(
+            result.tool_call_id.clone().unwrap(),
+            result.content.clone()
+        )) > counted(result) + 100,
+        "the bound must differ from the count for this test to tell"
+    );
+    assert_eq!(
+        second.context_tokens,
+        schemas + stored_total(before_answer),
+        "{second:?}"
+    );
+}
+
 #[tokio::test]
 async fn two_parallel_calls_and_a_reused_index() {
     let h = harness(
