@@ -16,7 +16,7 @@ use tracing::Instrument as _;
 use super::assemble::{Assembler, Piece};
 use super::config::LlmConfig;
 use super::error::{ApiErrorInfo, LlmError, classify_http, classify_in_band, excerpt};
-use super::request::{self, Body, BodyOptions, ToolsCache};
+use super::request::{self, Body, BodyOptions, MessagesCache, ToolsCache};
 use super::retry;
 use super::sse::{BOM, SseDecoder, SseItem};
 use super::text_tools::{self, StreamGuard};
@@ -63,6 +63,8 @@ struct Inner {
     include_usage: AtomicBool,
     /// The offered tools as JSON, serialised once for all requests.
     tools: ToolsCache,
+    /// Messages as JSON, each serialised once while a turn goes on.
+    messages: MessagesCache,
 }
 
 /// A request encoded by [`LlmClient::prepare`], ready to send.
@@ -160,6 +162,7 @@ impl LlmClient {
                 http,
                 include_usage: AtomicBool::new(true),
                 tools: ToolsCache::default(),
+                messages: MessagesCache::default(),
                 config,
             }),
         })
@@ -346,6 +349,7 @@ impl LlmClient {
                 include_usage,
             },
             &self.inner.tools,
+            &self.inner.messages,
         )
         .map_err(|error| LlmError::Config(format!("cannot encode the request: {error}")))
     }

@@ -8,6 +8,10 @@
 //! puts it. The body is byte for byte what serialising the whole typed
 //! request gives (a test checks it), and its SHA-256 is taken over the
 //! exact bytes sent.
+//!
+//! The messages are kept the same way, per message, in a [`MessagesCache`]:
+//! each round of a turn sends the previous request's messages again with a
+//! few added, and only the added ones are serialised.
 
 use std::sync::{Arc, Mutex};
 
@@ -143,6 +147,18 @@ fn build_typed(
     options: BodyOptions,
     with_tools: bool,
 ) -> CreateChatCompletionRequest {
+    build_typed_with(model, request, options, with_tools, true)
+}
+
+/// [`build_typed`], with `with_messages == false` leaving `messages` empty
+/// (for [`encode`] to splice in).
+fn build_typed_with(
+    model: &str,
+    request: &ChatRequest,
+    options: BodyOptions,
+    with_tools: bool,
+    with_messages: bool,
+) -> CreateChatCompletionRequest {
     let tools = if with_tools {
         tools(&request.tools)
     } else {
@@ -156,7 +172,11 @@ fn build_typed(
     #[allow(deprecated)] // `max_tokens` is what every non-OpenAI server speaks.
     CreateChatCompletionRequest {
         model: model.to_owned(),
-        messages: request.messages.iter().map(message).collect(),
+        messages: if with_messages {
+            request.messages.iter().map(message).collect()
+        } else {
+            Vec::new()
+        },
         tool_choice: if tools.is_empty() {
             None
         } else {
@@ -218,6 +238,89 @@ impl ToolsCache {
     }
 }
 
+/// How many conversations' messages a [`MessagesCache`] keeps.
+const CACHED_CONVERSATIONS: usize = 8;
+
+/// The messages of one earlier request with each one's JSON.
+struct CachedMessages {
+    messages: Vec<WireMessage>,
+    json: Vec<bytes::Bytes>,
+}
+
+/// The serialised messages of the latest requests of a few conversations
+/// (the least recently used is dropped). A request whose messages begin
+/// with those of a kept one reuses their JSON and serialises only the rest.
+/// One per client; shared by its concurrent calls.
+#[derive(Default)]
+pub(crate) struct MessagesCache {
+    recent: Mutex<Vec<CachedMessages>>,
+}
+
+impl std::fmt::Debug for MessagesCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MessagesCache").finish_non_exhaustive()
+    }
+}
+
+fn common_prefix(a: &[WireMessage], b: &[WireMessage]) -> usize {
+    a.iter().zip(b).take_while(|(x, y)| x == y).count()
+}
+
+impl MessagesCache {
+    /// The `messages` array as JSON: `[` the messages `]`. Also returns how
+    /// many of them were reused rather than serialised.
+    fn json(&self, messages: &[WireMessage]) -> Result<(Vec<u8>, usize), serde_json::Error> {
+        // Taken out while this request is built, so no lock is held for the
+        // serialisation; put back (or replaced by this request's) after.
+        let found = self.recent.lock().ok().and_then(|mut recent| {
+            let (at, shared) = recent
+                .iter()
+                .enumerate()
+                .map(|(at, c)| (at, common_prefix(&c.messages, messages)))
+                .max_by_key(|&(_, shared)| shared)?;
+            (shared > 0).then(|| (recent.remove(at), shared))
+        });
+        let (mut kept, reused) = match found {
+            Some((mut c, shared)) => {
+                c.messages.truncate(shared);
+                c.json.truncate(shared);
+                (c, shared)
+            }
+            None => (
+                CachedMessages {
+                    messages: Vec::with_capacity(messages.len()),
+                    json: Vec::with_capacity(messages.len()),
+                },
+                0,
+            ),
+        };
+        for m in &messages[reused..] {
+            kept.json
+                .push(bytes::Bytes::from(serde_json::to_vec(&message(m))?));
+            kept.messages.push(m.clone());
+        }
+        let size = kept.json.iter().map(|j| j.len() + 1).sum::<usize>() + 1;
+        let mut out = Vec::with_capacity(size);
+        out.push(b'[');
+        for (n, j) in kept.json.iter().enumerate() {
+            if n > 0 {
+                out.push(b',');
+            }
+            out.extend_from_slice(j);
+        }
+        out.push(b']');
+        if let Ok(mut recent) = self.recent.lock() {
+            recent.insert(0, kept);
+            recent.truncate(CACHED_CONVERSATIONS);
+        }
+        Ok((out, reused))
+    }
+}
+
+/// The start of a typed request's serialisation whose `messages` are empty
+/// (`messages` is the first field).
+const EMPTY_MESSAGES: &[u8] = b"{\"messages\":[]";
+
 /// Serialises the request once; the same bytes go out on every attempt.
 /// The tools array comes from `cache`; the bytes are those of serialising
 /// the whole typed request, in which `tools` and `tool_choice` are the last
@@ -227,8 +330,20 @@ pub(crate) fn encode(
     request: &ChatRequest,
     options: BodyOptions,
     cache: &ToolsCache,
+    messages: &MessagesCache,
 ) -> Result<Body, serde_json::Error> {
-    let mut bytes = serde_json::to_vec(&build_typed(model, request, options, false))?;
+    let rest = serde_json::to_vec(&build_typed_with(model, request, options, false, false))?;
+    let mut bytes = match rest.strip_prefix(EMPTY_MESSAGES) {
+        Some(rest) => {
+            let (array, _) = messages.json(&request.messages)?;
+            let mut bytes = Vec::with_capacity(array.len() + rest.len() + 16);
+            bytes.extend_from_slice(b"{\"messages\":");
+            bytes.extend_from_slice(&array);
+            bytes.extend_from_slice(rest);
+            bytes
+        }
+        None => serde_json::to_vec(&build_typed(model, request, options, false))?,
+    };
     if !request.tools.is_empty() {
         // `{"messages":[...],...}`: never empty, so a comma goes first.
         if bytes.last() == Some(&b'}') && bytes.len() > 2 {
@@ -292,7 +407,14 @@ mod tests {
             max_tokens: Some(100),
             temperature: None,
         };
-        let body = encode("llama3.1", &request, options(), &ToolsCache::default()).unwrap();
+        let body = encode(
+            "llama3.1",
+            &request,
+            options(),
+            &ToolsCache::default(),
+            &MessagesCache::default(),
+        )
+        .unwrap();
         let value: serde_json::Value = serde_json::from_slice(&body.bytes).unwrap();
         assert_eq!(
             value,
@@ -336,6 +458,7 @@ mod tests {
                 include_usage: true,
             },
             &ToolsCache::default(),
+            &MessagesCache::default(),
         )
         .unwrap();
         let value: serde_json::Value = serde_json::from_slice(&body.bytes).unwrap();
@@ -412,7 +535,9 @@ mod tests {
                             let whole =
                                 serde_json::to_vec(&build_typed(model, &request, options, true))
                                     .unwrap();
-                            let body = encode(model, &request, options, &cache).unwrap();
+                            let body =
+                                encode(model, &request, options, &cache, &MessagesCache::default())
+                                    .unwrap();
                             assert_eq!(
                                 String::from_utf8_lossy(&body.bytes),
                                 String::from_utf8_lossy(&whole),
@@ -424,6 +549,88 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// Rounds of two conversations, interleaved, through one client's
+    /// caches: each body is exactly the serialisation of the whole typed
+    /// request; a round reuses the messages of the round before; a changed
+    /// message (a summary in place of older turns) is serialised again with
+    /// everything after it; and only a few conversations are kept.
+    #[test]
+    fn cached_messages_give_the_bytes_of_the_whole_request() {
+        let (tools, cache) = (ToolsCache::default(), MessagesCache::default());
+        let options = BodyOptions {
+            stream: true,
+            include_usage: true,
+        };
+        let encoded = |messages: &[WireMessage]| {
+            let request = ChatRequest {
+                messages: messages.to_vec(),
+                tools: vec![spec("get_timeline", "Timeline")],
+                ..ChatRequest::default()
+            };
+            let whole =
+                serde_json::to_vec(&build_typed("gpt-4o", &request, options, true)).unwrap();
+            let body = encode("gpt-4o", &request, options, &tools, &cache).unwrap();
+            assert_eq!(
+                String::from_utf8_lossy(&body.bytes),
+                String::from_utf8_lossy(&whole)
+            );
+            assert_eq!(body.sha256, hex::encode(Sha256::digest(&whole)));
+        };
+        let mut conversations = [
+            vec![
+                WireMessage::system("sys A é"),
+                WireMessage::user("db down \"now\""),
+            ],
+            vec![
+                WireMessage::system("sys B \u{1F600}"),
+                WireMessage::user("disk full\n"),
+            ],
+        ];
+        for round in 0..3 {
+            for c in &mut conversations {
+                let before = c.len();
+                c.push(WireMessage::assistant_with_tools(
+                    "",
+                    vec![ToolCall {
+                        id: format!("call_{round}"),
+                        name: "get_timeline".into(),
+                        arguments: "{}".into(),
+                    }],
+                ));
+                c.push(WireMessage::tool(
+                    format!("call_{round}"),
+                    "[{\"event\":\"x\"}]",
+                ));
+                if round > 0 {
+                    // Peeked without encoding: what the round before left.
+                    let recent = cache.recent.lock().unwrap();
+                    let kept = recent.iter().find(|k| k.messages[0] == c[0]).unwrap();
+                    assert_eq!(kept.messages.len(), before);
+                }
+                encoded(c);
+            }
+        }
+        let c = &mut conversations[0];
+        assert_eq!(cache.json(c).unwrap().1, c.len(), "the same again");
+        let kept = c.len();
+        c.push(WireMessage::assistant("done"));
+        assert_eq!(cache.json(c).unwrap().1, kept, "a round adds to the last");
+        c.splice(1..5, [WireMessage::user("[summary] earlier turns")]);
+        assert_eq!(cache.json(c).unwrap().1, 1, "only the system message");
+        encoded(c);
+        for n in 0..CACHED_CONVERSATIONS {
+            cache
+                .json(&[WireMessage::system(format!("sys {n}"))])
+                .unwrap();
+        }
+        assert_eq!(cache.recent.lock().unwrap().len(), CACHED_CONVERSATIONS);
+        assert_eq!(
+            cache.json(&conversations[1]).unwrap().1,
+            0,
+            "the least recently used was dropped"
+        );
     }
 
     #[test]
