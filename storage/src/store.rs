@@ -120,11 +120,7 @@ impl Store {
         F: FnOnce(&mut Connection) -> Result<R> + Send + 'static,
         R: Send + 'static,
     {
-        QueuedWrite {
-            done: self.submit(f)?,
-        }
-        .wait()
-        .await
+        self.queue_with_writer(f)?.wait().await
     }
 
     /// [`Store::write`] in two steps: the transaction is queued for the
@@ -137,9 +133,7 @@ impl Store {
         F: FnOnce(&Transaction<'_>) -> Result<R> + Send + 'static,
         R: Send + 'static,
     {
-        Ok(QueuedWrite {
-            done: self.submit(move |conn| write_tx(conn, f))?,
-        })
+        self.queue_with_writer(move |conn| write_tx(conn, f))
     }
 
     /// [`Store::with_writer`] in two steps, as [`Store::queue_write`] is
@@ -148,17 +142,6 @@ impl Store {
     /// (with [`crate::write_tx`]) and keep the write lock only for the
     /// writing.
     pub fn queue_with_writer<R, F>(&self, f: F) -> Result<QueuedWrite<R>>
-    where
-        F: FnOnce(&mut Connection) -> Result<R> + Send + 'static,
-        R: Send + 'static,
-    {
-        Ok(QueuedWrite {
-            done: self.submit(f)?,
-        })
-    }
-
-    /// Queues `f` for the writer thread; the receiver gets its result.
-    fn submit<R, F>(&self, f: F) -> Result<oneshot::Receiver<Result<R>>>
     where
         F: FnOnce(&mut Connection) -> Result<R> + Send + 'static,
         R: Send + 'static,
@@ -181,7 +164,7 @@ impl Store {
             self.inner.queued.fetch_sub(1, Ordering::AcqRel);
             return Err(StorageError::Closed);
         }
-        Ok(done_rx)
+        Ok(QueuedWrite { done: done_rx })
     }
 
     /// Runs `f` like [`Store::read`], for a short read (a few rows found

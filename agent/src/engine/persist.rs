@@ -369,9 +369,8 @@ impl StoredHistory {
     /// the same transaction the rows stored before it since the last read,
     /// as [`StoredHistory::append`] does; returns the calls as stored.
     ///
-    /// The steps are those of `tools::redaction::redact_texts` (load the
-    /// map, redact, save the new assignments), done here inside the
-    /// transaction that stores the message: new tokens and the message
+    /// The redaction (`tools::redaction::redact_in_transaction`) runs inside
+    /// the transaction that stores the message: new tokens and the message
     /// commit together, and a round pays for one write transaction instead
     /// of three: the `ai_send` audit row of the call that produced the
     /// answer (`audit`) commits with it as well. The count runs on the

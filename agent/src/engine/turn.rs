@@ -21,7 +21,8 @@ use super::persist::{self, SUMMARY_PREFIX};
 use super::repair::{self, HistoryItem};
 use super::{Engine, TurnOptions};
 use crate::llm::{
-    ChatRequest, Completion, LlmClient, LlmError, StreamEvent, ToolCall, ToolSpec, WireMessage,
+    ChatRequest, Completion, LlmClient, LlmError, PreparedRequest, StreamEvent, ToolCall, ToolSpec,
+    WireMessage,
 };
 use crate::prompts::{self, SystemPromptParts};
 use crate::tokens;
@@ -542,11 +543,10 @@ impl Turn<'_> {
     /// (stored if anything did).
     ///
     /// The round's last tool result may still be committing (see
-    /// [`persist::StoredHistory::begin_append`]): the request is encoded and sent
-    /// meanwhile, and what streams back is held until the result is stored.
-    /// If the store failed, the turn ends with that error; if someone else
-    /// stored rows before it, the answer is dropped unseen and the model is
-    /// asked again with them.
+    /// [`persist::StoredHistory::begin_append`]): the request is encoded and
+    /// sent meanwhile ([`Turn::send_when_stored`]). If the store failed, the
+    /// turn ends with that error; if someone else stored rows before it, the
+    /// answer is dropped unseen and the model is asked again with them.
     async fn call_model(
         &mut self,
         with_tools: bool,
@@ -557,55 +557,19 @@ impl Turn<'_> {
             let mut request = self.request(with_tools, sink, cancel).await?;
             let prepared = self.llm.prepare(&request)?;
             self.usage.rounds += 1;
-            let mut deliver = |e: StreamEvent| match e {
-                StreamEvent::TextDelta(t) => sink(EngineEvent::TextDelta(t)),
-                StreamEvent::Retrying {
-                    attempt,
-                    delay,
-                    reason,
-                } => sink(EngineEvent::Retrying {
-                    attempt,
-                    delay,
-                    reason,
-                }),
-                StreamEvent::ToolCallStarted { .. } => {}
-            };
-            let history = &mut self.history;
-            let stop = cancel.child_token();
-            let mut held = Vec::new();
-            let mut settled = None;
-            let mut forward = |e: StreamEvent| {
-                if settled.is_none() {
-                    settled = history.try_settle();
-                }
-                match &settled {
-                    None => held.push(e),
-                    Some(Ok(s)) if !s.others_stored => {
-                        held.drain(..).for_each(&mut deliver);
-                        deliver(e);
-                    }
-                    // Out of date, or not stored: this answer is not used.
-                    Some(_) => stop.cancel(),
-                }
-            };
-            let result = self
-                .llm
-                .chat_prepared(&request, prepared, &mut forward, &stop)
+            let (result, settled) = self
+                .send_when_stored(&request, prepared, sink, cancel)
                 .await;
-            let settled = match settled {
-                Some(settled) => settled,
-                None => self.history.settle().await,
-            }?;
             if with_tools {
                 self.specs = std::mem::take(&mut request.tools);
             }
+            let settled = settled?;
             if settled.others_stored {
                 if cancel.is_cancelled() {
                     return Ok(Err(String::new()));
                 }
                 continue;
             }
-            held.into_iter().for_each(&mut deliver);
             self.usage.context_tokens = self.usage.context_tokens.saturating_sub(settled.overcount);
             return match result {
                 Ok(c) => {
@@ -636,6 +600,58 @@ impl Turn<'_> {
                 }
             };
         }
+    }
+
+    /// Sends a prepared request and returns its result with what settling
+    /// the history found. What streams back reaches `sink` only once the
+    /// round's pending tool result is stored (it is held until then); if
+    /// the store failed or rows by others came first, the call is stopped
+    /// and nothing of it is shown.
+    async fn send_when_stored(
+        &mut self,
+        request: &ChatRequest,
+        prepared: PreparedRequest,
+        sink: &mut (dyn FnMut(EngineEvent) + Send),
+        cancel: &CancellationToken,
+    ) -> (
+        Result<Completion, LlmError>,
+        Result<persist::Settled, EngineError>,
+    ) {
+        let mut show = |e: StreamEvent| {
+            if let Some(e) = shown(e) {
+                sink(e);
+            }
+        };
+        let history = &mut self.history;
+        let stop = cancel.child_token();
+        let mut held = Vec::new();
+        let mut settled = None;
+        let mut forward = |e: StreamEvent| {
+            if settled.is_none() {
+                settled = history.try_settle();
+            }
+            match &settled {
+                None => held.push(e),
+                Some(Ok(s)) if !s.others_stored => {
+                    held.drain(..).for_each(&mut show);
+                    show(e);
+                }
+                // Out of date, or not stored: this answer is not used.
+                Some(_) => stop.cancel(),
+            }
+        };
+        let result = self
+            .llm
+            .chat_prepared(request, prepared, &mut forward, &stop)
+            .await;
+        let settled = match settled {
+            Some(settled) => settled,
+            None => self.history.settle().await,
+        };
+        if settled.as_ref().is_ok_and(|s| !s.others_stored) {
+            held.into_iter().for_each(show);
+        }
+        (result, settled)
     }
 
     /// Stores an answer that stopped half way, marked as such, so what the
@@ -848,6 +864,23 @@ impl Turn<'_> {
 
     async fn store_result(&mut self, call_id: &str, content: &str) -> Result<(), EngineError> {
         self.append(&WireMessage::tool(call_id, content)).await
+    }
+}
+
+/// What a person sees of a stream event (`None`: nothing).
+fn shown(e: StreamEvent) -> Option<EngineEvent> {
+    match e {
+        StreamEvent::TextDelta(t) => Some(EngineEvent::TextDelta(t)),
+        StreamEvent::Retrying {
+            attempt,
+            delay,
+            reason,
+        } => Some(EngineEvent::Retrying {
+            attempt,
+            delay,
+            reason,
+        }),
+        StreamEvent::ToolCallStarted { .. } => None,
     }
 }
 
