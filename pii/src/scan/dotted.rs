@@ -78,23 +78,59 @@ fn word_around(text: &str, dot: usize) -> (usize, usize) {
 /// may resume.
 pub(crate) fn dotted_at(text: &str, dot: usize, out: &mut Candidates) -> usize {
     let b = text.as_bytes();
-    // Cheap exits for the commonest dots. This is the first dot of its word
-    // (later ones are skipped with it), so a word that ends right after it
-    // (`end.`), or whose next part is a plain number ending the word
-    // (`0.450`, `HTTP/1.1`), has two parts at most and a numeric or empty
-    // last one: no address, host or MAC.
-    let label = b[dot + 1..]
+    // Cheap exits for the commonest dots, which need only the part of the
+    // word after this one. This is the first dot of its word (later ones
+    // are skipped with it), so
+    // * a word that ends right after it (`end.`), or whose next part is a
+    //   plain number ending the word (`0.450`, `HTTP/1.1`), has two parts
+    //   at most and a numeric or empty last one;
+    // * an ASCII word whose last label is neither a suffix, an octet nor
+    //   four hex digits (`logger.info`, `com.example.Foo.bar(Foo.java:42)`)
+    //   cannot end a host name, an address or a MAC, whatever comes before
+    //   the dot.
+    // Words with non-ASCII letters, and very long ones, take the full
+    // reading.
+    let after = &b[dot + 1..];
+    let n = after
         .iter()
-        .take_while(|&&x| CLASS[x as usize] & RUN != 0 && x != b'.')
-        .count();
-    let after = b.get(dot + 1 + label).copied();
-    let word_ends = after.is_none_or(|x| CLASS[x as usize] & RUN == 0 && x < 0x80);
-    if word_ends && b[dot + 1..dot + 1 + label].iter().all(u8::is_ascii_digit) {
-        return dot + 1 + label;
+        .position(|&x| CLASS[x as usize] & RUN == 0)
+        .unwrap_or(after.len());
+    let run_end = dot + 1 + n;
+    if b.get(run_end).is_some_and(|x| !x.is_ascii()) {
+        return full(text, dot, out);
     }
-    if let Some(end) = cannot_match(b, dot) {
-        return end;
+    let word = &after[..n];
+    if word.iter().all(u8::is_ascii_digit) {
+        return run_end;
     }
+    if n < MAX_WORD - 1 {
+        let trimmed = word.len()
+            - word
+                .iter()
+                .rev()
+                .take_while(|&&x| matches!(x, b'-' | b'_' | b'.'))
+                .count();
+        let word = &word[..trimmed];
+        let last = word
+            .iter()
+            .rposition(|&x| x == b'.')
+            .map_or(word, |p| &word[p + 1..]);
+        if last.is_empty() {
+            return full(text, dot, out);
+        }
+        let octet = last.len() <= 3 && last.iter().all(u8::is_ascii_digit);
+        let hex4 = last.len() == 4 && last.iter().all(u8::is_ascii_hexdigit);
+        if !octet && !hex4 && tld::classify(last).is_none() {
+            return run_end;
+        }
+    }
+    full(text, dot, out)
+}
+
+/// The full reading of the dotted word around the `.` at `dot`.
+#[inline(never)]
+fn full(text: &str, dot: usize, out: &mut Candidates) -> usize {
+    let b = text.as_bytes();
     let (run_start, run_end) = word_around(text, dot);
     if run_end - run_start > MAX_WORD {
         return run_end;
@@ -158,47 +194,6 @@ pub(crate) fn dotted_at(text: &str, dot: usize, out: &mut Candidates) -> usize {
         out.push(PiiKind::Hostname, s, e);
     }
     run_end
-}
-
-/// A quick look at the commonest dotted words (`logger.info`,
-/// `com.example.Foo.bar(Foo.java:42)`, `0.450s`): an ASCII word whose last
-/// label is neither a suffix, an octet nor four hex digits is no host, no
-/// address and no MAC, whatever comes before the dot. Returns where the
-/// word ends (as [`word_around`] would) if so, `None` if the word needs the
-/// full reading.
-#[inline]
-fn cannot_match(b: &[u8], dot: usize) -> Option<usize> {
-    let mut e = dot + 1;
-    while e < b.len() {
-        let x = b[e];
-        if CLASS[x as usize] & RUN != 0 {
-            e += 1;
-        } else if x < 0x80 {
-            break;
-        } else {
-            return None;
-        }
-        if e - dot >= MAX_WORD {
-            return None;
-        }
-    }
-    let run_end = e;
-    while e > dot + 1 && matches!(b[e - 1], b'-' | b'_' | b'.') {
-        e -= 1;
-    }
-    let from = dot + 1;
-    if e == from {
-        return None;
-    }
-    let last_start = b[from..e]
-        .iter()
-        .rposition(|&x| x == b'.')
-        .map_or(from, |p| from + p + 1);
-    let last = &b[last_start..e];
-    let octet = last.len() <= 3 && last.iter().all(u8::is_ascii_digit);
-    let hex4 = last.len() == 4 && last.iter().all(u8::is_ascii_hexdigit);
-    let suffix = tld::classify(last).is_some();
-    (!octet && !hex4 && !suffix).then_some(run_end)
 }
 
 fn is_octet(d: &[u8]) -> bool {
