@@ -14,8 +14,30 @@ use crate::kind::PiiKind;
 
 const MAX_SIDE: usize = 64;
 
+/// Byte classes of [`BYTES`]: a hex digit or `:`, which may stand next to
+/// an address's colon.
+const NEXT: u8 = 1;
+/// A hex digit, `:` or `.`: the bytes of a run that is read as a whole.
+const PART: u8 = 2;
+
+static BYTES: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut i = 0;
+    while i < 256 {
+        let b = i as u8;
+        if b.is_ascii_hexdigit() || b == b':' {
+            t[i] = NEXT | PART;
+        } else if b == b'.' {
+            t[i] = PART;
+        }
+        i += 1;
+    }
+    t
+};
+
+#[inline]
 fn is_part(b: u8) -> bool {
-    b.is_ascii_hexdigit() || b == b':' || b == b'.'
+    BYTES[b as usize] & PART != 0
 }
 
 /// Where scanning goes on after a `:`.
@@ -32,25 +54,45 @@ pub(crate) struct Resume {
 /// resume (just past `c` when nothing was found, so that a dot inside the
 /// examined run still gets its own look; the run's other colons would read
 /// the same run and are skipped).
+#[inline]
 pub(crate) fn colon_at(text: &str, c: usize, out: &mut Candidates) -> Resume {
     let b = text.as_bytes();
-    let left = c > 0 && (b[c - 1].is_ascii_hexdigit() || b[c - 1] == b':');
-    let right = b
-        .get(c + 1)
-        .is_some_and(|&x| x.is_ascii_hexdigit() || x == b':');
+    let next = |i: usize| b.get(i).is_some_and(|&x| BYTES[x as usize] & NEXT != 0);
+    if !(c > 0 && next(c - 1) || next(c + 1)) {
+        return Resume {
+            at: c + 1,
+            colons_from: c + 1,
+        };
+    }
+    run_at(text, c, out)
+}
+
+/// [`colon_at`] once a hex digit or colon stands next to `c`.
+#[inline(never)]
+fn run_at(text: &str, c: usize, out: &mut Candidates) -> Resume {
+    let b = text.as_bytes();
     let nothing = Resume {
         at: c + 1,
         colons_from: c + 1,
     };
-    if !left && !right {
-        return nothing;
-    }
+    // The run around `c`, and how many colons it holds.
+    let mut colons = 1;
+    let floor = c.saturating_sub(MAX_SIDE);
     let mut s = c;
-    while s > 0 && c - s < MAX_SIDE && is_part(b[s - 1]) {
+    for &x in b[floor..c].iter().rev() {
+        if !is_part(x) {
+            break;
+        }
+        colons += usize::from(x == b':');
         s -= 1;
     }
+    let ceil = b.len().min(c + MAX_SIDE);
     let mut e = c + 1;
-    while e < b.len() && e - c < MAX_SIDE && is_part(b[e]) {
+    for &x in &b[c + 1..ceil] {
+        if !is_part(x) {
+            break;
+        }
+        colons += usize::from(x == b':');
         e += 1;
     }
     // A run cut by MAX_SIDE is part of something longer (a hex dump).
@@ -64,6 +106,10 @@ pub(crate) fn colon_at(text: &str, c: usize, out: &mut Candidates) -> Resume {
         at: c + 1,
         colons_from: run_end,
     };
+    // A MAC has five colons, an IPv6 address six or a `::`.
+    if colons < 5 && (colons < 2 || !b[s..e].windows(2).any(|w| w == b"::")) {
+        return resume;
+    }
     // Sentence punctuation and `key:` separators around the address.
     while s < e && b[s] == b'.' {
         s += 1;
