@@ -40,8 +40,9 @@ const JAVA_ROOTS: &[&str] = &[
     "kotlinx", "scala", "groovy", "dagger", "lombok", "reactor", "akka",
 ];
 
-/// The dotted word around the `.` at `dot`.
-fn word_around(text: &str, dot: usize) -> (usize, usize) {
+/// The dotted word around the `.` at `dot`; `known_end` is where it ends,
+/// if that has been found already.
+fn word_around(text: &str, dot: usize, known_end: Option<usize>) -> (usize, usize) {
     let b = text.as_bytes();
     let mut s = dot;
     while dot - s < MAX_WORD && s > 0 {
@@ -56,6 +57,9 @@ fn word_around(text: &str, dot: usize) -> (usize, usize) {
                 _ => break,
             }
         }
+    }
+    if let Some(e) = known_end {
+        return (s, e);
     }
     let mut e = dot + 1;
     while e - s < MAX_WORD * 2 && e < b.len() {
@@ -97,7 +101,7 @@ pub(crate) fn dotted_at(text: &str, dot: usize, out: &mut Candidates) -> usize {
         .unwrap_or(after.len());
     let run_end = dot + 1 + n;
     if b.get(run_end).is_some_and(|x| !x.is_ascii()) {
-        return full(text, dot, out);
+        return full(text, dot, None, false, out);
     }
     let word = &after[..n];
     if word.iter().all(u8::is_ascii_digit) {
@@ -116,22 +120,32 @@ pub(crate) fn dotted_at(text: &str, dot: usize, out: &mut Candidates) -> usize {
             .rposition(|&x| x == b'.')
             .map_or(word, |p| &word[p + 1..]);
         if last.is_empty() {
-            return full(text, dot, out);
+            return full(text, dot, None, false, out);
         }
         let octet = last.len() <= 3 && last.iter().all(u8::is_ascii_digit);
         let hex4 = last.len() == 4 && last.iter().all(u8::is_ascii_hexdigit);
         if !octet && !hex4 && tld::classify(last).is_none() {
             return run_end;
         }
+        // The word ends here, ASCII and not too long: found already.
+        return full(text, dot, Some(run_end), octet, out);
     }
-    full(text, dot, out)
+    full(text, dot, None, false, out)
 }
 
-/// The full reading of the dotted word around the `.` at `dot`.
+/// The full reading of the dotted word around the `.` at `dot`. If the
+/// word's end is known, it is `known_end`; `octet_last` says that its last
+/// label is an octet, which leaves only an IPv4 address to look for.
 #[inline(never)]
-fn full(text: &str, dot: usize, out: &mut Candidates) -> usize {
+fn full(
+    text: &str,
+    dot: usize,
+    known_end: Option<usize>,
+    octet_last: bool,
+    out: &mut Candidates,
+) -> usize {
     let b = text.as_bytes();
-    let (run_start, run_end) = word_around(text, dot);
+    let (run_start, run_end) = word_around(text, dot, known_end);
     if run_end - run_start > MAX_WORD {
         return run_end;
     }
@@ -144,6 +158,12 @@ fn full(text: &str, dot: usize, out: &mut Candidates) -> usize {
         e -= 1;
     }
     if s >= e {
+        return run_end;
+    }
+    if octet_last {
+        if is_quad(&b[s..e]) {
+            ipv4(b, s, e, out);
+        }
         return run_end;
     }
     let mut labels = [(0usize, 0usize); MAX_LABELS];
@@ -167,22 +187,7 @@ fn full(text: &str, dot: usize, out: &mut Candidates) -> usize {
         return run_end;
     }
     if count == 4 && labels.iter().all(|&(a, z)| is_octet(&b[a..z])) {
-        // 0.0.0.0 is "any address", never a host.
-        if &b[s..e] != b"0.0.0.0" {
-            match version_word(b, s) {
-                None => out.push(PiiKind::Ipv4, s, e),
-                // Kept aside: should the word itself be redacted, the
-                // context is gone and the address counts after all.
-                Some(word) => out.conditional.push((
-                    Span {
-                        kind: PiiKind::Ipv4,
-                        start: s,
-                        end: e,
-                    },
-                    word,
-                )),
-            }
-        }
+        ipv4(b, s, e, out);
     } else if count == 3
         && labels
             .iter()
@@ -194,6 +199,47 @@ fn full(text: &str, dot: usize, out: &mut Candidates) -> usize {
         out.push(PiiKind::Hostname, s, e);
     }
     run_end
+}
+
+/// The address `s..e`, unless it is 0.0.0.0 ("any address", never a host)
+/// or stands in a version context.
+fn ipv4(b: &[u8], s: usize, e: usize, out: &mut Candidates) {
+    if &b[s..e] == b"0.0.0.0" {
+        return;
+    }
+    match version_word(b, s) {
+        None => out.push(PiiKind::Ipv4, s, e),
+        // Kept aside: should the word itself be redacted, the context is
+        // gone and the address counts after all.
+        Some(word) => out.conditional.push((
+            Span {
+                kind: PiiKind::Ipv4,
+                start: s,
+                end: e,
+            },
+            word,
+        )),
+    }
+}
+
+/// Whether `w` is four octets joined by dots.
+fn is_quad(w: &[u8]) -> bool {
+    let (mut dots, mut value, mut digits) = (0, 0u32, 0);
+    for &x in w {
+        if x == b'.' {
+            if digits == 0 || value > 255 {
+                return false;
+            }
+            dots += 1;
+            (value, digits) = (0, 0);
+        } else if x.is_ascii_digit() && digits < 3 {
+            value = value * 10 + u32::from(x - b'0');
+            digits += 1;
+        } else {
+            return false;
+        }
+    }
+    dots == 3 && digits > 0 && value <= 255
 }
 
 fn is_octet(d: &[u8]) -> bool {
@@ -288,6 +334,35 @@ fn version_word(b: &[u8], start: usize) -> Option<(usize, usize)> {
     version.then_some((i, end))
 }
 
+/// A label of up to eight bytes as a `u64`, ASCII letters in lower case,
+/// padded with spaces (which no label holds): equal codes are equal
+/// labels, ignoring case.
+const fn fold8(label: &[u8]) -> u64 {
+    let mut w = [b' '; 8];
+    let mut i = 0;
+    while i < label.len() && i < 8 {
+        w[i] = label[i].to_ascii_lowercase();
+        i += 1;
+    }
+    u64::from_le_bytes(w)
+}
+
+/// [`JAVA_ROOTS`] as [`fold8`] codes.
+static JAVA_ROOT_CODES: [u64; JAVA_ROOTS.len()] = {
+    let mut codes = [0u64; JAVA_ROOTS.len()];
+    let mut i = 0;
+    while i < JAVA_ROOTS.len() {
+        codes[i] = fold8(JAVA_ROOTS[i].as_bytes());
+        i += 1;
+    }
+    codes
+};
+
+/// Whether `label` is one of [`JAVA_ROOTS`], in any case.
+fn is_java_root(label: &[u8]) -> bool {
+    label.len() <= 8 && JAVA_ROOT_CODES.contains(&fold8(label))
+}
+
 fn is_hostname(b: &[u8], labels: &[(usize, usize)]) -> bool {
     let (ts, te) = labels[labels.len() - 1];
     match tld::classify(&b[ts..te]) {
@@ -296,10 +371,7 @@ fn is_hostname(b: &[u8], labels: &[(usize, usize)]) -> bool {
         Some(_) => {}
     }
     let (fs, fe) = labels[0];
-    if JAVA_ROOTS
-        .iter()
-        .any(|r| r.as_bytes().eq_ignore_ascii_case(&b[fs..fe]))
-    {
+    if is_java_root(&b[fs..fe]) {
         return false;
     }
     let end = te;

@@ -37,7 +37,15 @@ fn is_label_char(c: char) -> bool {
 pub(crate) fn email_at(text: &str, at: usize, out: &mut Candidates) -> usize {
     let b = text.as_bytes();
     let mut start = at;
-    while at - start < MAX_LOCAL {
+    while at - start < MAX_LOCAL && start > 0 {
+        let x = b[start - 1];
+        if x.is_ascii() {
+            if !is_local_char(char::from(x)) {
+                break;
+            }
+            start -= 1;
+            continue;
+        }
         match char_before(text, start) {
             Some(c) if is_local_char(c) => start -= c.len_utf8(),
             _ => break,
@@ -63,11 +71,21 @@ fn domain_end(text: &str, start: usize) -> Option<usize> {
     let mut last = (start, start);
     loop {
         let label_start = i;
-        while let Some(c) = char_at(text, i) {
-            if !is_label_char(c) || i - start > MAX_DOMAIN {
+        while let Some(&x) = b.get(i) {
+            if i - start > MAX_DOMAIN {
                 break;
             }
-            i += c.len_utf8();
+            if x.is_ascii() {
+                if !is_label_char(char::from(x)) {
+                    break;
+                }
+                i += 1;
+                continue;
+            }
+            match char_at(text, i) {
+                Some(c) if is_label_char(c) => i += c.len_utf8(),
+                _ => break,
+            }
         }
         if i == label_start {
             break;

@@ -123,10 +123,10 @@ pub(crate) enum Tld {
 
 /// Classify a last label (ASCII, any case).
 pub(crate) fn classify(label: &[u8]) -> Option<Tld> {
-    if label.len() < 2 || label.len() > 12 || !label.iter().all(u8::is_ascii_alphabetic) {
+    if label.len() < 2 || label.len() > 12 {
         return None;
     }
-    let code = pack(label);
+    let code = letters_code(label)?;
     let mut slot = table_slot(code);
     loop {
         match SUFFIX_TABLE[slot] {
@@ -154,16 +154,85 @@ pub(crate) fn is_email_tld(label: &[u8]) -> bool {
     if label.len() < 2 || label.len() > 24 || !label.iter().all(u8::is_ascii_alphabetic) {
         return false;
     }
-    let mut buf = [0u8; 24];
-    let lower = &mut buf[..label.len()];
-    lower.copy_from_slice(label);
-    lower.make_ascii_lowercase();
-    !contains(FILE_EXTENSIONS, lower)
+    // Only the all-letter extensions can match, none longer than
+    // LONGEST_EXTENSION.
+    if label.len() > LONGEST_EXTENSION {
+        return true;
+    }
+    let code = pack(label);
+    let mut slot = table_slot(code) % EXTENSION_SLOTS;
+    loop {
+        match EXTENSION_TABLE[slot] {
+            0 => return true,
+            c if c == code => return false,
+            _ => slot = (slot + 1) % EXTENSION_SLOTS,
+        }
+    }
 }
 
-fn contains(sorted: &[&str], word: &[u8]) -> bool {
-    sorted.binary_search_by(|t| t.as_bytes().cmp(word)).is_ok()
+/// [`pack`] of a label of ASCII letters (any case); `None` if it holds
+/// another byte. The caller keeps the label to 12 bytes.
+#[inline]
+fn letters_code(label: &[u8]) -> Option<u64> {
+    let mut code = 0u64;
+    for &x in label {
+        let letter = (x | 0x20).wrapping_sub(b'a');
+        if letter >= 26 {
+            return None;
+        }
+        code = code << 5 | u64::from(letter + 1);
+    }
+    Some(code)
 }
+
+/// The longest all-letter word in [`FILE_EXTENSIONS`].
+const LONGEST_EXTENSION: usize = {
+    let mut longest = 0;
+    let mut i = 0;
+    while i < FILE_EXTENSIONS.len() {
+        if is_letters(FILE_EXTENSIONS[i].as_bytes()) && FILE_EXTENSIONS[i].len() > longest {
+            longest = FILE_EXTENSIONS[i].len();
+        }
+        i += 1;
+    }
+    longest
+};
+
+const fn is_letters(word: &[u8]) -> bool {
+    let mut i = 0;
+    while i < word.len() {
+        if !word[i].is_ascii_alphabetic() {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}
+
+/// Slots in [`EXTENSION_TABLE`]: a power of two, about twice the number of
+/// extensions.
+const EXTENSION_SLOTS: usize = 128;
+
+/// The [`pack`] codes of the all-letter [`FILE_EXTENSIONS`] (the others can
+/// never equal a label of letters), in an open-addressing hash table like
+/// [`SUFFIX_TABLE`]; 0 marks an empty slot.
+static EXTENSION_TABLE: [u64; EXTENSION_SLOTS] = {
+    let mut table = [0u64; EXTENSION_SLOTS];
+    let mut i = 0;
+    while i < FILE_EXTENSIONS.len() {
+        let word = FILE_EXTENSIONS[i].as_bytes();
+        if is_letters(word) {
+            let code = pack(word);
+            let mut slot = table_slot(code) % EXTENSION_SLOTS;
+            while table[slot] != 0 {
+                slot = (slot + 1) % EXTENSION_SLOTS;
+            }
+            table[slot] = code;
+        }
+        i += 1;
+    }
+    table
+};
 
 /// A label of up to 12 ASCII letters, any case, packed into a `u64` (5 bits
 /// a letter, as lower case), so membership is integer comparison.
@@ -239,6 +308,33 @@ mod tests {
             let listed = COMMON.contains(t) || AMBIGUOUS.contains(t);
             assert_eq!(classify(t.as_bytes()).is_some(), listed, "{t}");
         }
+    }
+
+    #[test]
+    fn extension_table_holds_exactly_the_letter_extensions() {
+        for t in FILE_EXTENSIONS {
+            assert!(!is_email_tld(t.as_bytes()), "{t}");
+            assert!(!is_email_tld(t.to_uppercase().as_bytes()), "{t}");
+        }
+        for t in [
+            "com",
+            "museum",
+            "de",
+            "pngx",
+            "jav",
+            "logs",
+            "abcdefghijklmnopqrstuvwx",
+        ] {
+            assert!(is_email_tld(t.as_bytes()), "{t}");
+        }
+        let filled = EXTENSION_TABLE.iter().filter(|&&c| c != 0).count();
+        assert_eq!(
+            filled,
+            FILE_EXTENSIONS
+                .iter()
+                .filter(|t| t.bytes().all(|x| x.is_ascii_alphabetic()))
+                .count()
+        );
     }
 
     #[test]
