@@ -86,6 +86,12 @@ fn run_at(text: &str, c: usize, out: &mut Candidates) -> Resume {
         colons += usize::from(x == b':');
         s -= 1;
     }
+    // Hex digits glued to a word on the left (`Foo.java:42`,
+    // `T12:30:45`): nothing is trimmed on that side, so the run holds
+    // nothing, however it goes on to the right.
+    if s < c && s > 0 && !matches!(b[s], b'.' | b':') && is_word(b[s - 1]) {
+        return nothing;
+    }
     let ceil = b.len().min(c + MAX_SIDE);
     let mut e = c + 1;
     for &x in &b[c + 1..ceil] {
