@@ -1,7 +1,7 @@
 //! The detectors. Each one is a small hand-written scanner started from a
 //! cheap trigger (a keyword found by one Aho-Corasick pass, a `.`/`:`/`@` byte
-//! found by `memchr`, or the start of a number), so the text is read a few
-//! times at memory speed instead of once per regular expression.
+//! found by a bit mask per block, or the start of a number), so the text is
+//! read a few times at memory speed instead of once per regular expression.
 //!
 //! Every detector pushes candidate [`Span`]s; overlaps are settled later by
 //! [`crate::resolve`]. Detectors never look further than a few bytes past
@@ -21,7 +21,7 @@ use crate::sweep::{self, Leads, Sweeper};
 
 /// The scanning after the keyword pass: the punctuation scanners started
 /// at each `.`, `:` and `@` ([`dotted`], [`colon`], [`email`], found by
-/// `memchr`), then one walk over the [`Blocks`] of `text` that probes for
+/// [`marks`]), then one walk over the [`Blocks`] of `text` that probes for
 /// the known `secrets` ([`crate::sweep`]) and starts the number scanner at
 /// each number start ([`numeric`]).
 pub(crate) fn word_pass(text: &str, secrets: &[&Sweeper], out: &mut Candidates) {
@@ -31,66 +31,65 @@ pub(crate) fn word_pass(text: &str, secrets: &[&Sweeper], out: &mut Candidates) 
 
 /// The punctuation half of [`word_pass`].
 ///
-/// The search for the next `.`, `:` or `@` starts where the last scanner
-/// said scanning may resume, so the later dots of a dotted word that was
-/// judged whole are never visited one by one.
+/// The text is read in blocks of 64 bytes, each with a bit mask of its
+/// `.`, `:` and `@` ([`marks`]); the scanners are started at the set bits,
+/// and bits before the point where the last scanner said scanning may
+/// resume are dropped, so the later dots of a dotted word that was judged
+/// whole are never looked at.
 pub(crate) fn punctuation_pass(text: &str, out: &mut Candidates) {
     let b = text.as_bytes();
-    let finder = Punctuation::new();
     let mut at = 0;
     let mut colons_from = 0;
-    while let Some(k) = b.get(at..).and_then(|rest| finder.find(rest)) {
-        let i = at + k;
-        let resume = match b[i] {
-            b'.' => dotted::dotted_at(text, i, out),
-            b':' if i < colons_from => i + 1,
-            b':' => {
-                let r = colon::colon_at(text, i, out);
-                colons_from = r.colons_from;
-                r.at
+    while at < b.len() {
+        let base = at & !63;
+        let mut pending = match b.get(base..).and_then(|r| r.first_chunk::<64>()) {
+            Some(block) => marks(block),
+            None => {
+                // The last, short block: padded with zero bytes, which are
+                // no marks.
+                let mut block = [0u8; 64];
+                block[..b.len() - base].copy_from_slice(&b[base..]);
+                marks(&block)
             }
-            _ => email::email_at(text, i, out),
         };
-        at = resume.max(i + 1);
+        while at < base + 64 {
+            pending &= u64::MAX << (at - base);
+            if pending == 0 {
+                break;
+            }
+            let i = base + pending.trailing_zeros() as usize;
+            let resume = match b[i] {
+                b'.' => dotted::dotted_at(text, i, out),
+                b':' if i < colons_from => i + 1,
+                b':' => {
+                    let r = colon::colon_at(text, i, out);
+                    colons_from = r.colons_from;
+                    r.at
+                }
+                _ => email::email_at(text, i, out),
+            };
+            at = resume.max(i + 1);
+        }
+        at = at.max(base + 64);
     }
 }
 
-/// A searcher for the next `.`, `:` or `@`, built once per pass: the
-/// vector routine fitting the processor, with its needles set up once
-/// rather than on every search.
-enum Punctuation {
-    #[cfg(target_arch = "x86_64")]
-    Avx2(memchr::arch::x86_64::avx2::memchr::Three),
-    #[cfg(target_arch = "x86_64")]
-    Sse2(memchr::arch::x86_64::sse2::memchr::Three),
-    Portable(memchr::arch::all::memchr::Three),
-}
-
-impl Punctuation {
-    fn new() -> Self {
-        #[cfg(target_arch = "x86_64")]
-        {
-            use memchr::arch::x86_64::{avx2, sse2};
-            if let Some(t) = avx2::memchr::Three::new(b'.', b':', b'@') {
-                return Punctuation::Avx2(t);
-            }
-            if let Some(t) = sse2::memchr::Three::new(b'.', b':', b'@') {
-                return Punctuation::Sse2(t);
-            }
-        }
-        Punctuation::Portable(memchr::arch::all::memchr::Three::new(b'.', b':', b'@'))
+/// Bit `k` set for each `.`, `:` or `@` at byte `k` of `block`. The bytes
+/// are compared in vector code and packed to bits eight at a time.
+#[inline]
+fn marks(block: &[u8; 64]) -> u64 {
+    let mut flags = [0u8; 64];
+    for (f, &x) in flags.iter_mut().zip(block) {
+        *f = u8::from((x == b'.') | (x == b':') | (x == b'@'));
     }
-
-    #[inline]
-    fn find(&self, haystack: &[u8]) -> Option<usize> {
-        match self {
-            #[cfg(target_arch = "x86_64")]
-            Punctuation::Avx2(t) => t.find(haystack),
-            #[cfg(target_arch = "x86_64")]
-            Punctuation::Sse2(t) => t.find(haystack),
-            Punctuation::Portable(t) => t.find(haystack),
-        }
+    let mut bits = 0u64;
+    for (k, eight) in flags.chunks_exact(8).enumerate() {
+        let x = u64::from_le_bytes([
+            eight[0], eight[1], eight[2], eight[3], eight[4], eight[5], eight[6], eight[7],
+        ]);
+        bits |= pack8(x) << (8 * k);
     }
+    bits
 }
 
 /// The secret-sweep and number half of [`word_pass`].
@@ -440,6 +439,30 @@ mod tests {
         assert!(contains_token("[CREDIT_CARD_12]"));
         assert!(!contains_token("array[0] and [note] and [A_] and [FOO_1]"));
         assert!(!contains_token("no brackets"));
+    }
+
+    #[test]
+    fn marks_are_the_punctuation_bytes() {
+        let block: [u8; 64] = std::array::from_fn(|k| b"a.b:c@d-.:@\xff\x00 9"[k % 15]);
+        let bits = marks(&block);
+        for (k, x) in block.iter().enumerate() {
+            assert_eq!(bits >> k & 1 != 0, matches!(x, b'.' | b':' | b'@'), "{k}");
+        }
+    }
+
+    #[test]
+    fn punctuation_pass_reads_across_block_edges() {
+        for pad in 50..70 {
+            let text = format!("{} 10.1.2.3 fe80::1 x@example.com end.", "-".repeat(pad));
+            let mut out = Candidates::default();
+            punctuation_pass(&text, &mut out);
+            let found: Vec<&str> = out.spans.iter().map(|s| &text[s.start..s.end]).collect();
+            assert_eq!(
+                found,
+                ["10.1.2.3", "fe80::1", "x@example.com", "example.com"],
+                "{pad}"
+            );
+        }
     }
 
     #[test]
