@@ -80,6 +80,7 @@ fn word_around(text: &str, dot: usize, known_end: Option<usize>) -> (usize, usiz
 
 /// Classify the dotted word around the `.` at `dot`; returns where scanning
 /// may resume.
+#[inline(always)]
 pub(crate) fn dotted_at(text: &str, dot: usize, out: &mut Candidates) -> usize {
     let b = text.as_bytes();
     // Cheap exits for the commonest dots, which need only the part of the

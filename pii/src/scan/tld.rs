@@ -126,6 +126,12 @@ pub(crate) fn classify(label: &[u8]) -> Option<Tld> {
     if label.len() < 2 || label.len() > 12 {
         return None;
     }
+    // Most labels are no suffix: no listed suffix has their length and
+    // first letter.
+    let first = (label[0] | 0x20).wrapping_sub(b'a');
+    if first >= 26 || FIRST_LETTERS[label.len()] >> first & 1 == 0 {
+        return None;
+    }
     let code = letters_code(label)?;
     let mut slot = table_slot(code);
     loop {
@@ -136,6 +142,24 @@ pub(crate) fn classify(label: &[u8]) -> Option<Tld> {
         }
     }
 }
+
+/// Per length (up to 12), bit `k` set if a listed suffix of that length
+/// starts with the `k`-th letter.
+static FIRST_LETTERS: [u32; 13] = {
+    let mut t = [0u32; 13];
+    let lists: [&[&str]; 2] = [COMMON, AMBIGUOUS];
+    let mut l = 0;
+    while l < lists.len() {
+        let mut i = 0;
+        while i < lists[l].len() {
+            let word = lists[l][i].as_bytes();
+            t[word.len()] |= 1 << (word[0] - b'a');
+            i += 1;
+        }
+        l += 1;
+    }
+    t
+};
 
 /// File extensions (sorted) that are never the domain of an e-mail address
 /// (`icon@2x.png`, `logo@3x.webp` in web access logs).
