@@ -78,10 +78,51 @@ fn word_around(text: &str, dot: usize, known_end: Option<usize>) -> (usize, usiz
     (s, e)
 }
 
+/// The `.`, `:` and `@` of a 64-byte block of the text, as the punctuation
+/// pass found them: bit `k` stands for byte `base + k`.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Marks {
+    pub base: usize,
+    pub bits: u64,
+}
+
+/// The last `.` in `from..to`, bytes that hold no `:` or `@`: read off
+/// `marks` when they cover the range, else searched for.
+#[inline(always)]
+fn last_dot(b: &[u8], marks: Option<Marks>, from: usize, to: usize) -> Option<usize> {
+    if let Some(Marks { base, bits }) = marks
+        && from >= base
+        && to <= base + 64
+    {
+        if from >= to {
+            return None;
+        }
+        let below_to = u64::MAX >> (64 - (to - base));
+        let from_on = u64::MAX << (from - base);
+        let dots = bits & below_to & from_on;
+        return (dots != 0).then(|| base + 63 - dots.leading_zeros() as usize);
+    }
+    b[from..to]
+        .iter()
+        .rposition(|&x| x == b'.')
+        .map(|p| from + p)
+}
+
 /// Classify the dotted word around the `.` at `dot`; returns where scanning
 /// may resume.
-#[inline(always)]
+#[cfg(test)]
 pub(crate) fn dotted_at(text: &str, dot: usize, out: &mut Candidates) -> usize {
+    dotted_marked(text, dot, None, out)
+}
+
+/// [`dotted_at`], with the marks of the block that holds `dot` if known.
+#[inline(always)]
+pub(crate) fn dotted_marked(
+    text: &str,
+    dot: usize,
+    marks: Option<Marks>,
+    out: &mut Candidates,
+) -> usize {
     let b = text.as_bytes();
     // Cheap exits for the commonest dots, which need only the part of the
     // word after this one. This is the first dot of its word (later ones
@@ -116,10 +157,8 @@ pub(crate) fn dotted_at(text: &str, dot: usize, out: &mut Candidates) -> usize {
                 .take_while(|&&x| matches!(x, b'-' | b'_' | b'.'))
                 .count();
         let word = &word[..trimmed];
-        let last = word
-            .iter()
-            .rposition(|&x| x == b'.')
-            .map_or(word, |p| &word[p + 1..]);
+        let last =
+            last_dot(b, marks, dot + 1, dot + 1 + trimmed).map_or(word, |p| &word[p - dot..]);
         if last.is_empty() {
             return full(text, dot, None, false, out);
         }

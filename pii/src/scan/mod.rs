@@ -42,7 +42,7 @@ pub(crate) fn punctuation_pass(text: &str, out: &mut Candidates) {
     let mut colons_from = 0;
     while at < b.len() {
         let base = at & !63;
-        let mut pending = match b.get(base..).and_then(|r| r.first_chunk::<64>()) {
+        let bits = match b.get(base..).and_then(|r| r.first_chunk::<64>()) {
             Some(block) => marks(block),
             None => {
                 // The last, short block: padded with zero bytes, which are
@@ -52,6 +52,8 @@ pub(crate) fn punctuation_pass(text: &str, out: &mut Candidates) {
                 marks(&block)
             }
         };
+        let marks = dotted::Marks { base, bits };
+        let mut pending = bits;
         while at < base + 64 {
             pending &= u64::MAX << (at - base);
             if pending == 0 {
@@ -59,7 +61,7 @@ pub(crate) fn punctuation_pass(text: &str, out: &mut Candidates) {
             }
             let i = base + pending.trailing_zeros() as usize;
             let resume = match b[i] {
-                b'.' => dotted::dotted_at(text, i, out),
+                b'.' => dotted::dotted_marked(text, i, Some(marks), out),
                 b':' if i < colons_from => i + 1,
                 b':' => {
                     let r = colon::colon_at(text, i, out);
