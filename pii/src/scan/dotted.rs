@@ -143,7 +143,7 @@ pub(crate) fn dotted_marked(
         .unwrap_or(after.len());
     let run_end = dot + 1 + n;
     if b.get(run_end).is_some_and(|x| !x.is_ascii()) {
-        return full(text, dot, None, false, out);
+        return full(text, dot, None, Last::Unread, out);
     }
     let word = &after[..n];
     if word.iter().all(u8::is_ascii_digit) {
@@ -160,28 +160,44 @@ pub(crate) fn dotted_marked(
         let last =
             last_dot(b, marks, dot + 1, dot + 1 + trimmed).map_or(word, |p| &word[p - dot..]);
         if last.is_empty() {
-            return full(text, dot, None, false, out);
+            return full(text, dot, None, Last::Unread, out);
         }
         let octet = last.len() <= 3 && last.iter().all(u8::is_ascii_digit);
         let hex4 = last.len() == 4 && last.iter().all(u8::is_ascii_hexdigit);
-        if !octet && !hex4 && tld::classify(last).is_none() {
-            return run_end;
-        }
+        let suffix = tld::classify(last);
+        let last = match (octet, hex4, suffix) {
+            (true, _, _) => Last::Octet,
+            (_, false, Some(tld)) => Last::Suffix(tld),
+            (_, true, _) => Last::Unread,
+            (false, false, None) => return run_end,
+        };
         // The word ends here, ASCII and not too long: found already.
-        return full(text, dot, Some(run_end), octet, out);
+        return full(text, dot, Some(run_end), last, out);
     }
-    full(text, dot, None, false, out)
+    full(text, dot, None, Last::Unread, out)
+}
+
+/// What the fast look found the last label of a dotted word to be.
+#[derive(Debug, Clone, Copy)]
+enum Last {
+    /// Not looked at, or four hex digits: the word takes the whole reading.
+    Unread,
+    /// An octet: the word can only be an IPv4 address.
+    Octet,
+    /// A host suffix (and not four hex digits): the word can only be a
+    /// host name.
+    Suffix(tld::Tld),
 }
 
 /// The full reading of the dotted word around the `.` at `dot`. If the
-/// word's end is known, it is `known_end`; `octet_last` says that its last
-/// label is an octet, which leaves only an IPv4 address to look for.
+/// word's end is known, it is `known_end`; `last` is what its last label was
+/// found to be.
 #[inline(never)]
 fn full(
     text: &str,
     dot: usize,
     known_end: Option<usize>,
-    octet_last: bool,
+    last: Last,
     out: &mut Candidates,
 ) -> usize {
     let b = text.as_bytes();
@@ -200,11 +216,20 @@ fn full(
     if s >= e {
         return run_end;
     }
-    if octet_last {
-        if is_quad(&b[s..e]) {
-            ipv4(b, s, e, out);
+    match last {
+        Last::Octet => {
+            if is_quad(&b[s..e]) {
+                ipv4(b, s, e, out);
+            }
+            return run_end;
         }
-        return run_end;
+        Last::Suffix(tld) => {
+            if is_host_word(b, s, e, tld) {
+                out.push(PiiKind::Hostname, s, e);
+            }
+            return run_end;
+        }
+        Last::Unread => {}
     }
     let mut labels = [(0usize, 0usize); MAX_LABELS];
     let mut count = 0;
@@ -401,6 +426,70 @@ static JAVA_ROOT_CODES: [u64; JAVA_ROOTS.len()] = {
 /// Whether `label` is one of [`JAVA_ROOTS`], in any case.
 fn is_java_root(label: &[u8]) -> bool {
     label.len() <= 8 && JAVA_ROOT_CODES.contains(&fold8(label))
+}
+
+/// Classes of [`HOST_CLASS`], for reading a host name in one pass.
+const H_LOWER: u8 = 1;
+const H_UPPER: u8 = 2;
+const H_DASH: u8 = 4;
+const H_DOT: u8 = 8;
+const H_UNDERSCORE: u8 = 16;
+
+static HOST_CLASS: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut i = 0;
+    while i < 256 {
+        let b = i as u8;
+        t[i] = if b.is_ascii_lowercase() {
+            H_LOWER
+        } else if b.is_ascii_uppercase() {
+            H_UPPER
+        } else if b == b'-' {
+            H_DASH
+        } else if b == b'.' {
+            H_DOT
+        } else if b == b'_' {
+            H_UNDERSCORE
+        } else {
+            0
+        };
+        i += 1;
+    }
+    t
+};
+
+/// The whole reading of the trimmed word `s..e` whose last label is the
+/// suffix `tld`: it can be nothing but a host name, and is one exactly when
+/// [`is_hostname`] would say so of its labels. Read in one pass.
+fn is_host_word(b: &[u8], s: usize, e: usize, tld: tld::Tld) -> bool {
+    let (mut dots, mut len, mut longest, mut empty) = (0, 0, 0, false);
+    let (mut first_end, mut bad, mut prev) = (e, 0u8, H_DOT);
+    for (k, &x) in b[s..e].iter().enumerate() {
+        let c = HOST_CLASS[x as usize];
+        // `_` anywhere, a lower-case letter before an upper-case one, a `-`
+        // before or after a dot.
+        bad |= c & H_UNDERSCORE | ((prev & (H_LOWER | H_DASH)) << 1 | (prev & H_DOT) >> 1) & c;
+        prev = c;
+        if x == b'.' {
+            if dots == 0 {
+                first_end = s + k;
+            }
+            empty |= len == 0;
+            longest = longest.max(len);
+            len = 0;
+            dots += 1;
+        } else {
+            len += 1;
+        }
+    }
+    let count = dots + 1;
+    if empty || !(2..=MAX_LABELS).contains(&count) {
+        return false;
+    }
+    if tld == tld::Tld::Ambiguous && count < 3 {
+        return false;
+    }
+    !is_java_root(&b[s..first_end]) && b.get(e) != Some(&b'(') && longest.max(len) <= 63 && bad == 0
 }
 
 fn is_hostname(b: &[u8], labels: &[(usize, usize)]) -> bool {
