@@ -52,8 +52,8 @@ pub(crate) struct Resume {
 
 /// Classify the hex word around the `:` at `c`; returns where scanning may
 /// resume (just past `c` when nothing was found, so that a dot inside the
-/// examined run still gets its own look; the run's other colons would read
-/// the same run and are skipped).
+/// examined run still gets its own look; once the whole run has been read,
+/// its other colons would read the same run and are skipped).
 #[inline]
 pub(crate) fn colon_at(text: &str, c: usize, out: &mut Candidates) -> Resume {
     let b = text.as_bytes();

@@ -266,8 +266,8 @@ fn full(
     run_end
 }
 
-/// The address `s..e`, unless it is 0.0.0.0 ("any address", never a host)
-/// or stands in a version context.
+/// Reports the address `s..e`, unless it is 0.0.0.0 ("any address", never
+/// a host); in a version context it is only kept aside.
 fn ipv4(b: &[u8], s: usize, e: usize, out: &mut Candidates) {
     if &b[s..e] == b"0.0.0.0" {
         return;
