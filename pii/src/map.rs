@@ -33,12 +33,8 @@ pub struct MapEntry {
 pub fn token_for(kind: PiiKind, n: u32) -> String {
     // Written out by hand: this runs once per new value, and the
     // formatting machinery cost more than everything else in handing out a
-    // token.
+    // token. The digits are written from the back into a small buffer.
     let name = kind.as_str();
-    let mut token = String::with_capacity(name.len() + 13);
-    token.push('[');
-    token.push_str(name);
-    token.push('_');
     let mut digits = [0u8; 10];
     let mut k = digits.len();
     let mut v = n;
@@ -50,7 +46,14 @@ pub fn token_for(kind: PiiKind, n: u32) -> String {
             break;
         }
     }
-    token.extend(digits[k..].iter().map(|&d| char::from(d)));
+    let digits = &digits[k..];
+    let mut token = String::with_capacity(name.len() + digits.len() + 3);
+    token.push('[');
+    token.push_str(name);
+    token.push('_');
+    for &d in digits {
+        token.push(char::from(d));
+    }
     token.push(']');
     token
 }
@@ -171,7 +174,12 @@ impl RedactionMap {
     }
 
     fn value_hash(&self, kind: PiiKind, original: &str) -> u64 {
-        self.hasher.hash_one((kind, original))
+        // The value's bytes, then the kind (which also ends the value, so
+        // no two (kind, value) pairs feed the hasher the same bytes).
+        let mut h = self.hasher.build_hasher();
+        h.write(original.as_bytes());
+        h.write_u8(kind.index() as u8);
+        h.finish()
     }
 
     /// The entry for `original` of `kind`, whose keyed hash is `hash`.
@@ -210,25 +218,35 @@ impl RedactionMap {
     /// value is new. Returns the token and whether it was new.
     pub fn assign(&mut self, kind: PiiKind, original: &str) -> (&str, bool) {
         let hash = self.value_hash(kind, original);
-        let (i, new) = match self.find(hash, kind, original) {
-            Some(i) => (i, false),
-            None => {
-                let counter = &mut self.counters[kind.index()];
-                *counter += 1;
-                let n = *counter;
-                self.insert(
-                    hash,
-                    n,
-                    MapEntry {
-                        kind,
-                        original: original.to_owned(),
-                        token: token_for(kind, n),
-                    },
-                );
-                (self.entries.len() - 1, true)
+        // One probe of the index: it finds the chain of entries whose
+        // values hash alike, and is where a new entry goes.
+        let slot = self.by_value.entry(hash);
+        let mut previous = NONE;
+        if let std::collections::hash_map::Entry::Occupied(e) = &slot {
+            let mut i = *e.get();
+            previous = i;
+            while i != NONE {
+                let e = &self.entries[i];
+                if e.kind == kind && e.original == original {
+                    return (self.entries[i].token.as_str(), false);
+                }
+                i = self.same_hash[i];
             }
-        };
-        (self.entries[i].token.as_str(), new)
+        }
+        let i = self.entries.len();
+        slot.insert_entry(i);
+        let counter = &mut self.counters[kind.index()];
+        *counter += 1;
+        let n = *counter;
+        self.same_hash.push(previous);
+        self.sweeper.add(kind, original);
+        self.by_token.insert(kind, n, i);
+        self.entries.push(MapEntry {
+            kind,
+            original: original.to_owned(),
+            token: token_for(kind, n),
+        });
+        (self.entries[i].token.as_str(), true)
     }
 
     /// The token already assigned to `original` of `kind`.
