@@ -291,9 +291,17 @@ impl Detector {
         // the first one redacted. Real text settles in one round.
         let mut swept = candidates.secrets.unwrap_or_default();
         for _ in 0..MAX_SWEEP_ROUNDS {
-            let late = Sweeper::build(spans.iter().map(|s| (s.kind, s.text(text))).filter(
-                |&(kind, value)| sweep::worth_sweeping(kind, value) && !swept.contains(kind, value),
-            ));
+            // Only context secrets are swept for: the other spans are
+            // passed over before their text is looked at.
+            let late = Sweeper::build(
+                spans
+                    .iter()
+                    .filter(|s| s.kind.is_context_secret())
+                    .map(|s| (s.kind, s.text(text)))
+                    .filter(|&(kind, value)| {
+                        sweep::worth_sweeping(kind, value) && !swept.contains(kind, value)
+                    }),
+            );
             let Some(late) = late else {
                 break;
             };
@@ -686,27 +694,23 @@ pub(crate) fn resolve(mut candidates: Vec<Span>) -> Vec<Span> {
 /// those are merged; many runs are sorted from scratch instead. The order
 /// is compared as one packed integer where the offsets allow.
 fn sort_spans(spans: &mut Vec<Span>) {
-    if spans.iter().any(|s| s.end >= KEY_LIMIT) {
-        spans.sort_unstable_by_key(|s| (s.start, std::cmp::Reverse(s.end), s.kind));
-        return;
-    }
     // Where each run starts, and where the last one ends.
     let mut runs = [0; MAX_RUNS + 1];
     let mut n = 1;
     for i in 1..spans.len() {
-        let key = span_key(&spans[i]);
-        if span_key(&spans[i - 1]) <= key {
+        let s = spans[i];
+        if !before(&s, &spans[i - 1]) {
             continue;
         }
         let floor = i.saturating_sub(NEAR_DISORDER);
         let mut j = i - 1;
-        while j > floor && span_key(&spans[j - 1]) > key {
+        while j > floor && before(&s, &spans[j - 1]) {
             j -= 1;
         }
-        if j > 0 && span_key(&spans[j - 1]) > key {
+        if j > 0 && before(&s, &spans[j - 1]) {
             // Farther out of order: a new run starts here.
             if n == MAX_RUNS {
-                spans.sort_unstable_by_key(span_key);
+                spans.sort_unstable_by(order);
                 return;
             }
             runs[n] = i;
@@ -744,11 +748,11 @@ fn sort_spans(spans: &mut Vec<Span>) {
     }
 }
 
-/// Append the merge of two sorted runs (by [`span_key`]) to `out`.
+/// Append the merge of two sorted runs (by [`before`]) to `out`.
 fn merge_into(a: &[Span], b: &[Span], out: &mut Vec<Span>) {
     let (mut i, mut j) = (0, 0);
     while let (Some(x), Some(y)) = (a.get(i), b.get(j)) {
-        let take_b = span_key(y) < span_key(x);
+        let take_b = before(y, x);
         out.push(if take_b { *y } else { *x });
         j += usize::from(take_b);
         i += usize::from(!take_b);
@@ -764,13 +768,19 @@ const MAX_RUNS: usize = 16;
 /// merge.
 const NEAR_DISORDER: usize = 8;
 
-/// Offsets below this pack into a [`span_key`].
-const KEY_LIMIT: usize = 1 << 56;
+/// Whether `a` comes before `b` in [`resolve`]'s order: by start, then
+/// longest first, then kind.
+#[inline(always)]
+fn before(a: &Span, b: &Span) -> bool {
+    if a.start != b.start {
+        return a.start < b.start;
+    }
+    (b.end, a.kind) < (a.end, b.kind)
+}
 
-/// `(start, Reverse(end), kind)` as one integer, for offsets below
-/// [`KEY_LIMIT`].
-fn span_key(s: &Span) -> u128 {
-    (s.start as u128) << 72 | u128::from(!(s.end as u64)) << 8 | s.kind.index() as u128
+/// [`before`] as an ordering, for the library sort.
+fn order(a: &Span, b: &Span) -> std::cmp::Ordering {
+    (a.start, std::cmp::Reverse(a.end), a.kind).cmp(&(b.start, std::cmp::Reverse(b.end), b.kind))
 }
 
 /// Greedy by precedence within one cluster of overlapping candidates.
