@@ -687,12 +687,11 @@ pub(crate) fn resolve(mut candidates: Vec<Span>) -> Vec<Span> {
 /// [`resolve`] reads them.
 ///
 /// Candidates arrive as a few runs in text order, one per scanner (the
-/// keyword pass's a little out of order: a key's value can be pushed
-/// before the token found just ahead of it), or as a resolved list with a
-/// few additions. So a first walk moves each span that is only a few places
-/// out of order back into place, which leaves a handful of sorted runs, and
-/// those are merged; many runs are sorted from scratch instead. The order
-/// is compared as one packed integer where the offsets allow.
+/// keyword pass's with some spans a place or two out of order), or as a
+/// resolved list with a few additions. So a first walk moves each span that
+/// is only a few places out of order back into place, which leaves a
+/// handful of sorted runs, and those are merged; many runs are sorted from
+/// scratch instead.
 fn sort_spans(spans: &mut Vec<Span>) {
     // Where each run starts, and where the last one ends.
     let mut runs = [0; MAX_RUNS + 1];
