@@ -255,7 +255,10 @@ impl RedactionMap {
         *counter += 1;
         let n = *counter;
         self.same_hash.push(previous);
-        self.sweeper.add(kind, original);
+        // Only context secrets are swept for in later texts.
+        if kind.is_context_secret() {
+            self.sweeper.add(kind, original);
+        }
         self.by_token.insert(kind, n, i);
         self.entries.push(MapEntry {
             kind,
