@@ -110,9 +110,9 @@ const NONE: usize = usize::MAX;
 ///
 /// Values are found by a keyed hash of the value (SipHash with a random
 /// key, so crafted input cannot make lookups slow) set apart per kind,
-/// pointing into
-/// `entries`; the value strings are not copied into the index, so handing
-/// out a token costs one string for the value and one for the token.
+/// pointing into `entries`; the value strings are not copied into the
+/// index, so handing out a token costs one string for the value and one
+/// for the token.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(into = "Vec<MapEntry>", try_from = "Vec<MapEntry>")]
 pub struct RedactionMap {
