@@ -33,27 +33,44 @@ pub struct MapEntry {
 pub fn token_for(kind: PiiKind, n: u32) -> String {
     // Written out by hand: this runs once per new value, and the
     // formatting machinery cost more than everything else in handing out a
-    // token.
+    // token. The digits are written from the back into a small buffer, two
+    // at a time.
     let name = kind.as_str();
-    let mut token = String::with_capacity(name.len() + 13);
+    let mut digits = [0u8; 10];
+    let mut k = digits.len();
+    let mut v = n as usize;
+    while v >= 100 {
+        let pair = v % 100 * 2;
+        v /= 100;
+        k -= 2;
+        digits[k..k + 2].copy_from_slice(&DIGIT_PAIRS[pair..pair + 2]);
+    }
+    if v >= 10 {
+        k -= 2;
+        digits[k..k + 2].copy_from_slice(&DIGIT_PAIRS[v * 2..v * 2 + 2]);
+    } else {
+        k -= 1;
+        digits[k] = b'0' + v as u8;
+    }
+    let digits = &digits[k..];
+    let mut token = String::with_capacity(name.len() + digits.len() + 3);
     token.push('[');
     token.push_str(name);
     token.push('_');
-    let mut digits = [0u8; 10];
-    let mut k = digits.len();
-    let mut v = n;
-    loop {
-        k -= 1;
-        digits[k] = b'0' + (v % 10) as u8;
-        v /= 10;
-        if v == 0 {
-            break;
-        }
+    for &d in digits {
+        token.push(char::from(d));
     }
-    token.extend(digits[k..].iter().map(|&d| char::from(d)));
     token.push(']');
     token
 }
+
+/// `00` to `99`, for writing numbers two digits at a time.
+const DIGIT_PAIRS: &[u8; 200] = b"\
+    0001020304050607080910111213141516171819\
+    2021222324252627282930313233343536373839\
+    4041424344454647484950515253545556575859\
+    6061626364656667686970717273747576777879\
+    8081828384858687888990919293949596979899";
 
 /// Mixes keys that are already hashes or small numbers (a value's keyed
 /// hash, a token's kind and number) without a second SipHash round.
@@ -91,10 +108,11 @@ const NONE: usize = usize::MAX;
 
 /// Tokens handed out for one incident. See the module docs.
 ///
-/// Values are found by a keyed hash of kind and value (SipHash with a
-/// random key, so crafted input cannot make lookups slow), pointing into
-/// `entries`; the value strings are not copied into the index, so handing
-/// out a token costs one string for the value and one for the token.
+/// Values are found by a keyed hash of the value (SipHash with a random
+/// key, so crafted input cannot make lookups slow) set apart per kind,
+/// pointing into `entries`; the value strings are not copied into the
+/// index, so handing out a token costs one string for the value and one
+/// for the token.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(into = "Vec<MapEntry>", try_from = "Vec<MapEntry>")]
 pub struct RedactionMap {
@@ -171,7 +189,13 @@ impl RedactionMap {
     }
 
     fn value_hash(&self, kind: PiiKind, original: &str) -> u64 {
-        self.hasher.hash_one((kind, original))
+        // The keyed hash of the value's bytes (one write: each further one
+        // costs as much again), moved by an odd multiple per kind. Equal
+        // values of different kinds differ in hash, and values that collide
+        // are told apart along their chain anyway.
+        let mut h = self.hasher.build_hasher();
+        h.write(original.as_bytes());
+        h.finish() ^ (kind.index() as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15)
     }
 
     /// The entry for `original` of `kind`, whose keyed hash is `hash`.
@@ -210,25 +234,38 @@ impl RedactionMap {
     /// value is new. Returns the token and whether it was new.
     pub fn assign(&mut self, kind: PiiKind, original: &str) -> (&str, bool) {
         let hash = self.value_hash(kind, original);
-        let (i, new) = match self.find(hash, kind, original) {
-            Some(i) => (i, false),
-            None => {
-                let counter = &mut self.counters[kind.index()];
-                *counter += 1;
-                let n = *counter;
-                self.insert(
-                    hash,
-                    n,
-                    MapEntry {
-                        kind,
-                        original: original.to_owned(),
-                        token: token_for(kind, n),
-                    },
-                );
-                (self.entries.len() - 1, true)
+        // One probe of the index: it finds the chain of entries whose
+        // values hash alike, and is where a new entry goes.
+        let slot = self.by_value.entry(hash);
+        let mut previous = NONE;
+        if let std::collections::hash_map::Entry::Occupied(e) = &slot {
+            let mut i = *e.get();
+            previous = i;
+            while i != NONE {
+                let e = &self.entries[i];
+                if e.kind == kind && e.original == original {
+                    return (self.entries[i].token.as_str(), false);
+                }
+                i = self.same_hash[i];
             }
-        };
-        (self.entries[i].token.as_str(), new)
+        }
+        let i = self.entries.len();
+        slot.insert_entry(i);
+        let counter = &mut self.counters[kind.index()];
+        *counter += 1;
+        let n = *counter;
+        self.same_hash.push(previous);
+        // Only context secrets are swept for in later texts.
+        if kind.is_context_secret() {
+            self.sweeper.add(kind, original);
+        }
+        self.by_token.insert(kind, n, i);
+        self.entries.push(MapEntry {
+            kind,
+            original: original.to_owned(),
+            token: token_for(kind, n),
+        });
+        (self.entries[i].token.as_str(), true)
     }
 
     /// The token already assigned to `original` of `kind`.
