@@ -662,7 +662,7 @@ fn naive_keyword_matches(
 /// Candidates are split into clusters of transitively overlapping spans;
 /// most clusters have one member and are taken as they are.
 pub(crate) fn resolve(mut candidates: Vec<Span>) -> Vec<Span> {
-    sort_spans(&mut candidates);
+    candidates.sort_by(order);
     candidates.dedup();
     let mut out = Vec::with_capacity(candidates.len());
     let mut i = 0;
@@ -683,101 +683,9 @@ pub(crate) fn resolve(mut candidates: Vec<Span>) -> Vec<Span> {
     out
 }
 
-/// Sort spans by start, then longest first, then kind: the order in which
-/// [`resolve`] reads them.
-///
-/// Candidates arrive as a few runs in text order, one per scanner (the
-/// keyword pass's with some spans a place or two out of order), or as a
-/// resolved list with a few additions. So a first walk moves each span that
-/// is only a few places out of order back into place, which leaves a
-/// handful of sorted runs, and those are merged; many runs are sorted from
-/// scratch instead.
-fn sort_spans(spans: &mut Vec<Span>) {
-    // Where each run starts, and where the last one ends.
-    let mut runs = [0; MAX_RUNS + 1];
-    let mut n = 1;
-    for i in 1..spans.len() {
-        let s = spans[i];
-        if !before(&s, &spans[i - 1]) {
-            continue;
-        }
-        let floor = i.saturating_sub(NEAR_DISORDER);
-        let mut j = i - 1;
-        while j > floor && before(&s, &spans[j - 1]) {
-            j -= 1;
-        }
-        if j > 0 && before(&s, &spans[j - 1]) {
-            // Farther out of order: a new run starts here.
-            if n == MAX_RUNS {
-                spans.sort_unstable_by(order);
-                return;
-            }
-            runs[n] = i;
-            n += 1;
-        } else {
-            spans[j..=i].rotate_right(1);
-        }
-    }
-    if n == 1 {
-        return;
-    }
-    runs[n] = spans.len();
-    let mut merged = Vec::with_capacity(spans.len());
-    while n > 1 {
-        merged.clear();
-        let mut m = 0;
-        let mut r = 0;
-        while r < n {
-            runs[m] = merged.len();
-            m += 1;
-            if r + 1 < n {
-                merge_into(
-                    &spans[runs[r]..runs[r + 1]],
-                    &spans[runs[r + 1]..runs[r + 2]],
-                    &mut merged,
-                );
-            } else {
-                merged.extend_from_slice(&spans[runs[r]..runs[r + 1]]);
-            }
-            r += 2;
-        }
-        runs[m] = merged.len();
-        n = m;
-        std::mem::swap(spans, &mut merged);
-    }
-}
-
-/// Append the merge of two sorted runs (by [`before`]) to `out`.
-fn merge_into(a: &[Span], b: &[Span], out: &mut Vec<Span>) {
-    let (mut i, mut j) = (0, 0);
-    while let (Some(x), Some(y)) = (a.get(i), b.get(j)) {
-        let take_b = before(y, x);
-        out.push(if take_b { *y } else { *x });
-        j += usize::from(take_b);
-        i += usize::from(!take_b);
-    }
-    out.extend_from_slice(&a[i.min(a.len())..]);
-    out.extend_from_slice(&b[j.min(b.len())..]);
-}
-
-/// Runs that [`sort_spans`] merges at the most.
-const MAX_RUNS: usize = 16;
-
-/// How far back [`sort_spans`] moves a span before it leaves it to the
-/// merge.
-const NEAR_DISORDER: usize = 8;
-
-/// Whether `a` comes before `b` in [`resolve`]'s order: by start, then
-/// longest first, then kind.
-#[inline(always)]
-fn before(a: &Span, b: &Span) -> bool {
-    if a.start != b.start {
-        return a.start < b.start;
-    }
-    (b.end, a.kind) < (a.end, b.kind)
-}
-
-/// [`before`] as an ordering, for the library sort.
+/// The order in which [`resolve`] reads spans: by start, then longest
+/// first, then kind. Candidates arrive as a few sorted runs, one per
+/// scanner, which the library's stable sort finds and merges.
 fn order(a: &Span, b: &Span) -> std::cmp::Ordering {
     (a.start, std::cmp::Reverse(a.end), a.kind).cmp(&(b.start, std::cmp::Reverse(b.end), b.kind))
 }
@@ -1065,45 +973,6 @@ mod tests {
             settle_sorted(&cluster, &mut linear, true);
             settle_sorted(&cluster, &mut ordered, false);
             assert_eq!(linear, ordered, "case {case}: {cluster:?}");
-        }
-    }
-
-    #[test]
-    fn sorting_spans_by_runs_agrees_with_a_plain_sort() {
-        let mut state = 0x9e37_79b9_7f4a_7c15u64;
-        let mut below = |n: u64| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            (state % n) as usize
-        };
-        for case in 0..5_000 {
-            // A few sorted runs, each then stirred a little or a lot.
-            let mut spans = Vec::new();
-            for _ in 0..1 + below(24) {
-                let mut run: Vec<Span> = (0..below(40))
-                    .map(|_| {
-                        let start = below(300);
-                        Span {
-                            kind: PiiKind::ALL[below(PiiKind::ALL.len() as u64)],
-                            start,
-                            end: start + 1 + below(20),
-                        }
-                    })
-                    .collect();
-                run.sort_unstable_by_key(|s| (s.start, std::cmp::Reverse(s.end), s.kind));
-                for _ in 0..below(6) {
-                    let (i, j) = (below(run.len() as u64 + 1), below(run.len() as u64 + 1));
-                    if i < run.len() && j < run.len() {
-                        run.swap(i, j);
-                    }
-                }
-                spans.extend(run);
-            }
-            let mut expected = spans.clone();
-            expected.sort_unstable_by_key(|s| (s.start, std::cmp::Reverse(s.end), s.kind));
-            sort_spans(&mut spans);
-            assert_eq!(spans, expected, "case {case}");
         }
     }
 
