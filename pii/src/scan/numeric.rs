@@ -38,6 +38,10 @@ use {
 
 const MAX_GROUPS: usize = 8;
 const MAX_DIGITS: usize = 24;
+/// The fewest digits anything reported has (an E.164 number), and the
+/// most (a card).
+const MIN_MATCH_DIGITS: usize = 8;
+const MAX_MATCH_DIGITS: usize = 19;
 
 #[derive(Debug, Clone, Copy, Default)]
 struct Group {
@@ -266,11 +270,25 @@ fn chain(b: &[u8], i: usize, out: &mut Candidates) -> (usize, bool) {
     let last_ok = !b.get(chain_end).is_some_and(|&x| is_word(x));
     let usable = if last_ok { count } else { count - 1 };
     let groups = &groups[..count];
+    // Digits before each group: every kind needs 8 to 19 digits, so a
+    // sub-chain outside that range is not looked at, and from each start
+    // the search stops at the first end that leaves fewer than 8.
+    let mut before = [0usize; MAX_GROUPS + 1];
+    for (k, g) in groups.iter().enumerate() {
+        before[k + 1] = before[k] + g.len();
+    }
     let mut s = 0;
     while s < usable {
         let mut matched = None;
         for e in (s + 1..=usable).rev() {
-            if let Some(kind) = classify(b, groups, s, e, plus && s == 0, i) {
+            let digits = before[e] - before[s];
+            if digits < MIN_MATCH_DIGITS {
+                break;
+            }
+            if digits > MAX_MATCH_DIGITS {
+                continue;
+            }
+            if let Some(kind) = classify(b, groups, s, e, digits, plus && s == 0, i) {
                 matched = Some((kind, e));
                 break;
             }
@@ -305,16 +323,18 @@ fn chain(b: &[u8], i: usize, out: &mut Candidates) -> (usize, bool) {
     (chain_end, false)
 }
 
+/// What the groups `s..e` of a chain (`digits` digits in all) are, if
+/// anything.
 fn classify(
     b: &[u8],
     g: &[Group],
     s: usize,
     e: usize,
+    digits: usize,
     plus: bool,
     chain_start: usize,
 ) -> Option<PiiKind> {
     let sub = &g[s..e];
-    let digits: usize = sub.iter().map(Group::len).sum();
     let any_paren = sub.iter().any(|x| x.paren);
     if plus {
         return is_e164(b, sub, digits).then_some(PiiKind::Phone);
