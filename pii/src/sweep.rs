@@ -23,7 +23,7 @@ use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
 use crate::kind::PiiKind;
-use crate::scan::{Block, Blocks, Candidates, is_word, splits_token};
+use crate::scan::{Blocks, Candidates, is_word, splits_token};
 use crate::span::Span;
 
 /// Shortest secret that is swept for. Shorter values (`abc`) occur as
@@ -270,6 +270,12 @@ impl Sweeper {
         self.probe_lengths(b, i, key)
     }
 
+    /// Where a probe reads the table: the word index of a key's hash is
+    /// its top bits (see [`Sweeper::slot`]).
+    fn table_shift(&self) -> u32 {
+        (64 + 6 - self.table_bits).min(63)
+    }
+
     #[cold]
     fn probe_lengths(&self, b: &[u8], i: usize, key: u32) -> Option<(PiiKind, usize)> {
         self.by_prefix.get(&key)?.iter().find_map(|&len| {
@@ -323,6 +329,16 @@ impl Leads {
         }
         Leads::Bytes(bytes)
     }
+
+    /// Whether the non-word byte `x` is one to probe at.
+    #[inline]
+    pub(crate) fn holds(self, x: u8) -> bool {
+        match self {
+            Leads::None => false,
+            Leads::Bytes(bytes) => bytes.contains(&x),
+            Leads::Any => !is_word(x),
+        }
+    }
 }
 
 /// Add a candidate for every free-standing occurrence of a value in
@@ -333,22 +349,80 @@ impl Leads {
 /// inside it must still be found, as a second redaction would find it.)
 pub(crate) fn scan(text: &str, secrets: &[&Sweeper], out: &mut Candidates) {
     let b = text.as_bytes();
-    for block in Blocks::new(b, Leads::of(secrets)) {
-        sweep_block(b, &block, secrets, out);
+    let leads = Leads::of(secrets);
+    let probe = Probe::new(secrets);
+    for block in Blocks::new(b, leads) {
+        let mut events = block.events;
+        while events != 0 {
+            let i = block.base + events.trailing_zeros() as usize;
+            events &= events - 1;
+            let x = b[i];
+            if is_word(x) || leads.holds(x) {
+                probe.at(b, i, out);
+            }
+        }
     }
 }
 
-/// Probe the positions of one block's `sweep` mask.
-#[inline]
-pub(crate) fn sweep_block(b: &[u8], block: &Block, secrets: &[&Sweeper], out: &mut Candidates) {
-    let mut probes = block.sweep;
-    while probes != 0 {
-        let i = block.base + probes.trailing_zeros() as usize;
-        probes &= probes - 1;
-        if let Some((kind, end)) = secrets.iter().find_map(|s| s.probe(b, i)) {
+/// The secrets of one pass, ready to probe: the first sweeper's prefix
+/// table is held here, so that a probe reads it without going through the
+/// sweeper (a pass most often has one).
+pub(crate) struct Probe<'a> {
+    first: Option<(&'a Sweeper, &'a [u64], u32)>,
+    rest: &'a [&'a Sweeper],
+}
+
+impl<'a> Probe<'a> {
+    pub(crate) fn new(secrets: &'a [&'a Sweeper]) -> Self {
+        match secrets.split_first() {
+            Some((&first, rest)) => Probe {
+                first: Some((first, &first.table, first.table_shift())),
+                rest,
+            },
+            None => Probe {
+                first: None,
+                rest: &[],
+            },
+        }
+    }
+
+    /// Probe the secrets at `i` (a word start or a lead byte) and add the
+    /// occurrence found there: as [`Sweeper::probe`] with each sweeper in
+    /// turn, the first that finds one winning.
+    #[inline]
+    pub(crate) fn at(&self, b: &[u8], i: usize, out: &mut Candidates) {
+        let Some((first, table, shift)) = self.first else {
+            return;
+        };
+        // Every value is at least four bytes long.
+        let Some(&four) = b.get(i..).and_then(<[u8]>::first_chunk::<MIN_SWEEP_LEN>) else {
+            return;
+        };
+        let key = u32::from_le_bytes(four);
+        let mut found = None;
+        if in_table(table, shift, key) {
+            found = first.probe_lengths(b, i, key);
+        }
+        if found.is_none() {
+            found = self.rest.iter().find_map(|s| s.probe(b, i));
+        }
+        if let Some((kind, end)) = found {
             out.push(kind, i, end);
         }
     }
+}
+
+/// Whether the three bits of `key` ([`Sweeper::slot`]) are set in `table`,
+/// tested one by one: most keys miss at the first.
+#[inline(always)]
+fn in_table(table: &[u64], shift: u32, key: u32) -> bool {
+    let h = u64::from(key).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    let Some(&word) = table.get((h >> shift) as usize) else {
+        return false;
+    };
+    word >> (h >> 24 & 63) & 1 != 0
+        && word >> (h >> 30 & 63) & 1 != 0
+        && word >> (h >> 36 & 63) & 1 != 0
 }
 
 /// Probe, with every value in `secrets`, the bytes that `old` spans covered
