@@ -339,6 +339,28 @@ impl Leads {
             Leads::Any => !is_word(x),
         }
     }
+
+    /// The bytes that [`Leads::holds`], as a set.
+    pub(crate) fn set(self) -> ByteSet {
+        let mut set = ByteSet([0; 4]);
+        for x in 0..=255u8 {
+            if self.holds(x) {
+                set.0[usize::from(x >> 6)] |= 1 << (x & 63);
+            }
+        }
+        set
+    }
+}
+
+/// A set of bytes, one bit each.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ByteSet([u64; 4]);
+
+impl ByteSet {
+    #[inline(always)]
+    pub(crate) fn holds(&self, x: u8) -> bool {
+        self.0[usize::from(x >> 6)] >> (x & 63) & 1 != 0
+    }
 }
 
 /// Add a candidate for every free-standing occurrence of a value in
@@ -391,14 +413,18 @@ impl<'a> Probe<'a> {
     /// turn, the first that finds one winning.
     #[inline]
     pub(crate) fn at(&self, b: &[u8], i: usize, out: &mut Candidates) {
+        // Every value is at least four bytes long.
+        if let Some(&four) = b.get(i..).and_then(<[u8]>::first_chunk::<MIN_SWEEP_LEN>) {
+            self.at_key(b, i, u32::from_le_bytes(four), out);
+        }
+    }
+
+    /// [`Probe::at`] given the four bytes at `i` as `key`.
+    #[inline]
+    pub(crate) fn at_key(&self, b: &[u8], i: usize, key: u32, out: &mut Candidates) {
         let Some((first, table, shift)) = self.first else {
             return;
         };
-        // Every value is at least four bytes long.
-        let Some(&four) = b.get(i..).and_then(<[u8]>::first_chunk::<MIN_SWEEP_LEN>) else {
-            return;
-        };
-        let key = u32::from_le_bytes(four);
         let mut found = None;
         if in_table(table, shift, key) {
             found = first.probe_lengths(b, i, key);

@@ -58,6 +58,7 @@ pub(crate) fn punctuation_pass(text: &str, out: &mut Candidates) {
 pub(crate) fn number_pass(text: &str, secrets: &[&Sweeper], out: &mut Candidates) {
     let b = text.as_bytes();
     let leads = Leads::of(secrets);
+    let lead_set = leads.set();
     let probe = sweep::Probe::new(secrets);
     let mut numbers = numeric::Numbers::default();
     for block in Blocks::new(b, leads) {
@@ -67,13 +68,27 @@ pub(crate) fn number_pass(text: &str, secrets: &[&Sweeper], out: &mut Candidates
             events &= events - 1;
             let x = b[i];
             if is_word(x) {
-                probe.at(b, i, out);
-                numbers.word_start(b, i, x, out);
+                // Only a digit (a number) or a `-` two bytes on (a dashed
+                // MAC) starts a number here.
+                let number = match b.get(i..).and_then(<[u8]>::first_chunk::<4>) {
+                    Some(&four) => {
+                        let key = u32::from_le_bytes(four);
+                        probe.at_key(b, i, key, out);
+                        x.is_ascii_digit() || (key >> 16) as u8 == b'-'
+                    }
+                    // Too close to the end for a secret.
+                    None => true,
+                };
+                if number {
+                    numbers.word_start(b, i, x, out);
+                }
             } else {
-                if leads.holds(x) {
+                if lead_set.holds(x) {
                     probe.at(b, i, out);
                 }
-                numbers.opening(b, i, x, out);
+                if matches!(x, b'+' | b'(') {
+                    numbers.opening(b, i, x, out);
+                }
             }
         }
     }
@@ -177,7 +192,8 @@ pub(crate) static CLASS: [u8; 256] = {
 pub(crate) struct Blocks<'t> {
     b: &'t [u8],
     leads: Leads,
-    /// How many distinct bytes `leads` lists (0 unless `Leads::Bytes`).
+    /// How many of the bytes in `leads` to compare with (if
+    /// `Leads::Bytes`): the distinct ones other than `+` and `(`, first.
     lead_count: usize,
     next: usize,
     /// 1 if the byte before `next` is a word byte, else 0.
@@ -193,11 +209,20 @@ pub(crate) struct Block {
 
 impl<'t> Blocks<'t> {
     pub(crate) fn new(b: &'t [u8], leads: Leads) -> Self {
-        let lead_count = match leads {
-            Leads::Bytes(bytes) => (0..bytes.len())
-                .filter(|&k| !bytes[..k].contains(&bytes[k]))
-                .count(),
-            Leads::None | Leads::Any => 0,
+        // The lead bytes to compare with besides `+` and `(`, first.
+        let (leads, lead_count) = match leads {
+            Leads::Bytes(bytes) => {
+                let mut own = [0u8; 4];
+                let mut count = 0;
+                for x in bytes {
+                    if !matches!(x, b'+' | b'(') && !own[..count].contains(&x) {
+                        own[count] = x;
+                        count += 1;
+                    }
+                }
+                (Leads::Bytes(own), count)
+            }
+            Leads::None | Leads::Any => (leads, 0),
         };
         Blocks {
             b,
@@ -215,24 +240,15 @@ impl Iterator for Blocks<'_> {
     fn next(&mut self) -> Option<Block> {
         let base = self.next;
         let rest = self.b.get(base..).filter(|r| !r.is_empty())?;
-        let mut padded = [0u8; 64];
-        let chunk: &[u8; 64] = match rest.first_chunk() {
-            Some(chunk) => chunk,
+        let (events, word_last) = match rest.first_chunk() {
+            Some(chunk) => self.classify(chunk),
             None => {
                 // The text end: the padding is zero bytes, which are
                 // neither word bytes nor `+`/`(`, and lies past `valid`.
+                let mut padded = [0u8; 64];
                 padded[..rest.len()].copy_from_slice(rest);
-                &padded
+                self.classify(&padded)
             }
-        };
-        let before = self.word_before;
-        let (events, word_last) = match (self.leads, self.lead_count) {
-            (Leads::Any, _) => classify::<0, true>(chunk, before, [0; 4]),
-            (Leads::Bytes(leads), 1) => classify::<1, false>(chunk, before, leads),
-            (Leads::Bytes(leads), 2) => classify::<2, false>(chunk, before, leads),
-            (Leads::Bytes(leads), 3) => classify::<3, false>(chunk, before, leads),
-            (Leads::Bytes(leads), _) => classify::<4, false>(chunk, before, leads),
-            (Leads::None, _) => classify::<0, false>(chunk, before, [0; 4]),
         };
         self.word_before = word_last;
         self.next = base + 64;
@@ -242,6 +258,22 @@ impl Iterator for Blocks<'_> {
             base,
             events: events & valid,
         })
+    }
+}
+
+impl Blocks<'_> {
+    /// [`classify`] with this text's leads.
+    #[inline(never)]
+    fn classify(&self, chunk: &[u8; 64]) -> (u64, u8) {
+        let before = self.word_before;
+        match (self.leads, self.lead_count) {
+            (Leads::Any, _) => classify::<0, true>(chunk, before, [0; 4]),
+            (Leads::None, _) | (Leads::Bytes(_), 0) => classify::<0, false>(chunk, before, [0; 4]),
+            (Leads::Bytes(leads), 1) => classify::<1, false>(chunk, before, leads),
+            (Leads::Bytes(leads), 2) => classify::<2, false>(chunk, before, leads),
+            (Leads::Bytes(leads), 3) => classify::<3, false>(chunk, before, leads),
+            (Leads::Bytes(leads), _) => classify::<4, false>(chunk, before, leads),
+        }
     }
 }
 

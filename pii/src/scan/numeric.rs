@@ -75,7 +75,7 @@ pub(crate) struct Numbers {
 impl Numbers {
     /// At the word start `i` (byte `x`): a dashed MAC, or a number if `x`
     /// is a digit.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn word_start(&mut self, b: &[u8], i: usize, x: u8, out: &mut Candidates) {
         // A MAC is looked for even inside a number chain: `::2 00-1A-…`
         // reads as the chain `2 00-1`, which must not hide it.
@@ -97,7 +97,7 @@ impl Numbers {
 
     /// At the non-word byte `i` (byte `x`): a number if `x` is a `+` or
     /// `(` before a digit and after a non-word byte.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn opening(&mut self, b: &[u8], i: usize, x: u8, out: &mut Candidates) {
         if matches!(x, b'+' | b'(')
             && i >= self.numbers_to
@@ -241,9 +241,6 @@ fn short_chain_end(b: &[u8], i: usize) -> Option<usize> {
 /// contains, and return where scanning resumes — and whether that is the
 /// start of a further chain to read (a chain cut by its limits).
 fn chain(b: &[u8], i: usize, out: &mut Candidates) -> (usize, bool) {
-    if let Some(end) = short_chain_end(b, i) {
-        return (end, false);
-    }
     let plus = b[i] == b'+';
     let mut pos = if plus { i + 1 } else { i };
     let mut groups = [Group::default(); MAX_GROUPS];
