@@ -279,8 +279,20 @@ fn chain(b: &[u8], i: usize, out: &mut Candidates) -> (usize, bool) {
     }
     // The last group glued to letters (`4111…1111abc`) cannot end a match.
     let last_ok = !b.get(chain_end).is_some_and(|&x| is_word(x));
-    let usable = if last_ok { count } else { count - 1 };
     let groups = &groups[..count];
+    // Groups of at most three digits joined by dots (`10.20.30.40`) hold
+    // nothing: a dotted phone has a four-digit group, a card, an SSN and a
+    // national number other separators, and an E.164 number a `+`.
+    let dotted_short = !plus
+        && groups.iter().all(|g| !g.paren && g.len() <= 3)
+        && groups.iter().skip(1).all(|g| g.sep == b'.');
+    let usable = if dotted_short {
+        0
+    } else if last_ok {
+        count
+    } else {
+        count - 1
+    };
     // Digits before each group: every kind needs 8 to 19 digits, so a
     // sub-chain outside that range is not looked at, and from each start
     // the search stops at the first end that leaves fewer than 8.
