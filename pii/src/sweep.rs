@@ -285,11 +285,10 @@ impl Sweeper {
                 return None;
             }
             // Never cutting a replacement token: not `PASSWORD_1` inside
-            // `[PASSWORD_1]`, nor a value ending in `[` just before one.
-            if splits_token(b, i, end) {
-                return None;
-            }
-            self.find(v).map(|k| (self.values[k].0, end))
+            // `[PASSWORD_1]`, nor a value ending in `[` just before one
+            // (looked at only for a value that is there).
+            let k = self.find(v)?;
+            (!splits_token(b, i, end)).then(|| (self.values[k].0, end))
         })
     }
 }
