@@ -91,13 +91,17 @@ type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<PrefixHasher>>;
 pub(crate) struct Sweeper {
     /// Every value, concatenated.
     arena: String,
-    /// Kind and range in `arena` of each distinct (kind, value), in the
-    /// order added.
-    values: Vec<(PiiKind, usize, usize)>,
-    /// First four bytes → distinct value lengths, longest first.
-    by_prefix: FastMap<u32, Vec<usize>>,
-    /// Hash of a value's bytes → indices into `values`, in the order added.
-    by_hash: FastMap<u64, Vec<usize>>,
+    /// Each distinct (kind, value), in the order added.
+    values: Vec<Value>,
+    /// First four bytes → the first of the distinct lengths of the values
+    /// that start with them, in `lengths`.
+    by_prefix: FastMap<u32, usize>,
+    /// The distinct value lengths of each prefix as a list, longest first:
+    /// a length and the entry of the next one ([`NONE`] after the last).
+    lengths: Vec<(usize, usize)>,
+    /// Hash of a value's bytes → the first value added with that hash (the
+    /// others follow through [`Value::next`]).
+    by_hash: FastMap<u64, usize>,
     table: Vec<u64>,
     table_bits: u32,
     /// The distinct first bytes of values that start with a byte that is
@@ -105,6 +109,22 @@ pub(crate) struct Sweeper {
     /// not word starts be probed.
     non_word_leads: Vec<u8>,
 }
+
+/// One value of a [`Sweeper`]: its kind, its range in the arena, and the
+/// next value added with the same hash ([`NONE`] if none). The indexes
+/// link entries in vectors instead of holding a vector each, so that
+/// building and dropping a sweeper allocates a few times, not twice per
+/// value.
+#[derive(Debug, Clone, Copy)]
+struct Value {
+    kind: PiiKind,
+    start: usize,
+    end: usize,
+    next: usize,
+}
+
+/// The end of a list linked by index.
+const NONE: usize = usize::MAX;
 
 fn prefix(b: &[u8]) -> u32 {
     u32::from_le_bytes([b[0], b[1], b[2], b[3]])
@@ -140,6 +160,7 @@ impl Sweeper {
             arena: String::with_capacity(values.iter().map(|(_, v)| v.len()).sum()),
             values: Vec::with_capacity(values.len()),
             by_prefix: FastMap::with_capacity_and_hasher(values.len(), Default::default()),
+            lengths: Vec::with_capacity(values.len()),
             by_hash: FastMap::with_capacity_and_hasher(values.len(), Default::default()),
             ..Sweeper::default()
         };
@@ -167,26 +188,40 @@ impl Sweeper {
     }
 
     fn value(&self, index: usize) -> &[u8] {
-        let (_, start, end) = self.values[index];
+        let Value { start, end, .. } = self.values[index];
         &self.arena.as_bytes()[start..end]
+    }
+
+    /// The values added with the hash `h`, in the order added.
+    fn with_hash(&self, h: u64) -> impl Iterator<Item = usize> + '_ {
+        let first = self.by_hash.get(&h).copied().unwrap_or(NONE);
+        std::iter::successors((first != NONE).then_some(first), |&k| {
+            let next = self.values[k].next;
+            (next != NONE).then_some(next)
+        })
     }
 
     /// The first value added with exactly the bytes `v`, if any.
     fn find(&self, v: &[u8]) -> Option<usize> {
-        self.by_hash
-            .get(&value_hash(v))?
-            .iter()
-            .copied()
-            .find(|&i| self.value(i) == v)
+        self.with_hash(value_hash(v)).find(|&k| self.value(k) == v)
     }
 
     /// Add a value if it is a context secret worth sweeping for.
     pub(crate) fn add(&mut self, kind: PiiKind, value: &str) {
-        if !worth_sweeping(kind, value) || self.contains(kind, value) {
+        if !worth_sweeping(kind, value) {
             return;
         }
-        let index = self.values.len();
         let bytes = value.as_bytes();
+        let h = value_hash(bytes);
+        // The last value with the same hash, unless this one is among them.
+        let mut last = NONE;
+        for k in self.with_hash(h) {
+            if self.values[k].kind == kind && self.value(k) == bytes {
+                return;
+            }
+            last = k;
+        }
+        let index = self.values.len();
         if !is_word(bytes[0])
             && let Err(at) = self.non_word_leads.binary_search(&bytes[0])
         {
@@ -194,20 +229,47 @@ impl Sweeper {
         }
         let start = self.arena.len();
         self.arena.push_str(value);
-        self.values.push((kind, start, self.arena.len()));
-        self.by_hash
-            .entry(value_hash(bytes))
-            .or_default()
-            .push(index);
-        let key = prefix(bytes);
-        let lengths = self.by_prefix.entry(key).or_default();
-        if let Err(at) = lengths.binary_search_by(|&l| value.len().cmp(&l)) {
-            lengths.insert(at, value.len());
+        self.values.push(Value {
+            kind,
+            start,
+            end: self.arena.len(),
+            next: NONE,
+        });
+        if last == NONE {
+            self.by_hash.insert(h, index);
+        } else {
+            self.values[last].next = index;
         }
+        let key = prefix(bytes);
+        self.add_length(key, value.len());
         let bits = self.table_bits;
         self.grow_table(self.values.len());
         if self.table_bits == bits {
             self.mark(key);
+        }
+    }
+
+    /// Put `len` into the lengths of `key` (longest first, each once).
+    fn add_length(&mut self, key: u32, len: usize) {
+        let entry = self.lengths.len();
+        let head = self.by_prefix.get(&key).copied().unwrap_or(NONE);
+        if head == NONE || self.lengths[head].0 < len {
+            self.lengths.push((len, head));
+            self.by_prefix.insert(key, entry);
+            return;
+        }
+        // The last entry at least as long as `len`.
+        let mut at = head;
+        loop {
+            let next = self.lengths[at].1;
+            if next == NONE || self.lengths[next].0 < len {
+                break;
+            }
+            at = next;
+        }
+        if self.lengths[at].0 != len {
+            self.lengths.push((len, self.lengths[at].1));
+            self.lengths[at].1 = entry;
         }
     }
 
@@ -234,12 +296,8 @@ impl Sweeper {
     pub(crate) fn contains(&self, kind: PiiKind, value: &str) -> bool {
         value.len() >= MIN_SWEEP_LEN
             && self
-                .by_hash
-                .get(&value_hash(value.as_bytes()))
-                .is_some_and(|list| {
-                    list.iter()
-                        .any(|&i| self.values[i].0 == kind && self.value(i) == value.as_bytes())
-                })
+                .with_hash(value_hash(value.as_bytes()))
+                .any(|k| self.values[k].kind == kind && self.value(k) == value.as_bytes())
     }
 
     /// Whether the set holds no value.
@@ -278,7 +336,12 @@ impl Sweeper {
 
     #[cold]
     fn probe_lengths(&self, b: &[u8], i: usize, key: u32) -> Option<(PiiKind, usize)> {
-        self.by_prefix.get(&key)?.iter().find_map(|&len| {
+        let head = *self.by_prefix.get(&key)?;
+        let lengths = std::iter::successors(Some(head), |&at| {
+            let next = self.lengths[at].1;
+            (next != NONE).then_some(next)
+        });
+        lengths.map(|at| self.lengths[at].0).find_map(|len| {
             let end = i + len;
             let v = b.get(i..end)?;
             if is_word(v[len - 1]) && end < b.len() && is_word(b[end]) {
@@ -288,7 +351,7 @@ impl Sweeper {
             // `[PASSWORD_1]`, nor a value ending in `[` just before one
             // (looked at only for a value that is there).
             let k = self.find(v)?;
-            (!splits_token(b, i, end)).then(|| (self.values[k].0, end))
+            (!splits_token(b, i, end)).then(|| (self.values[k].kind, end))
         })
     }
 }
