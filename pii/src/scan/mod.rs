@@ -191,9 +191,11 @@ pub(crate) static CLASS: [u8; 256] = {
 #[derive(Debug, Clone)]
 pub(crate) struct Blocks<'t> {
     b: &'t [u8],
-    leads: Leads,
-    /// How many of the bytes in `leads` to compare with (if
-    /// `Leads::Bytes`): the distinct ones other than `+` and `(`, first.
+    /// Every non-word byte is a lead ([`Leads::Any`]).
+    any_lead: bool,
+    /// The lead bytes to compare with besides `+` and `(` (which are always
+    /// events): the first `lead_count`, each once.
+    leads: [u8; 4],
     lead_count: usize,
     next: usize,
     /// 1 if the byte before `next` is a word byte, else 0.
@@ -209,25 +211,21 @@ pub(crate) struct Block {
 
 impl<'t> Blocks<'t> {
     pub(crate) fn new(b: &'t [u8], leads: Leads) -> Self {
-        // The lead bytes to compare with besides `+` and `(`, first.
-        let (leads, lead_count) = match leads {
-            Leads::Bytes(bytes) => {
-                let mut own = [0u8; 4];
-                let mut count = 0;
-                for x in bytes {
-                    if !matches!(x, b'+' | b'(') && !own[..count].contains(&x) {
-                        own[count] = x;
-                        count += 1;
-                    }
+        let mut own = [0u8; 4];
+        let mut count = 0;
+        if let Leads::Bytes(bytes) = leads {
+            for x in bytes {
+                if !matches!(x, b'+' | b'(') && !own[..count].contains(&x) {
+                    own[count] = x;
+                    count += 1;
                 }
-                (Leads::Bytes(own), count)
             }
-            Leads::None | Leads::Any => (leads, 0),
-        };
+        }
         Blocks {
             b,
-            leads,
-            lead_count,
+            any_lead: leads == Leads::Any,
+            leads: own,
+            lead_count: count,
             next: 0,
             word_before: 0,
         }
@@ -265,14 +263,14 @@ impl Blocks<'_> {
     /// [`classify`] with this text's leads.
     #[inline(never)]
     fn classify(&self, chunk: &[u8; 64]) -> (u64, u8) {
-        let before = self.word_before;
-        match (self.leads, self.lead_count) {
-            (Leads::Any, _) => classify::<0, true>(chunk, before, [0; 4]),
-            (Leads::None, _) | (Leads::Bytes(_), 0) => classify::<0, false>(chunk, before, [0; 4]),
-            (Leads::Bytes(leads), 1) => classify::<1, false>(chunk, before, leads),
-            (Leads::Bytes(leads), 2) => classify::<2, false>(chunk, before, leads),
-            (Leads::Bytes(leads), 3) => classify::<3, false>(chunk, before, leads),
-            (Leads::Bytes(leads), _) => classify::<4, false>(chunk, before, leads),
+        let (before, leads) = (self.word_before, self.leads);
+        match (self.any_lead, self.lead_count) {
+            (true, _) => classify::<0, true>(chunk, before, leads),
+            (false, 0) => classify::<0, false>(chunk, before, leads),
+            (false, 1) => classify::<1, false>(chunk, before, leads),
+            (false, 2) => classify::<2, false>(chunk, before, leads),
+            (false, 3) => classify::<3, false>(chunk, before, leads),
+            (false, _) => classify::<4, false>(chunk, before, leads),
         }
     }
 }
