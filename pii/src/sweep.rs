@@ -434,7 +434,7 @@ impl ByteSet {
 pub(crate) fn scan(text: &str, secrets: &[&Sweeper], out: &mut Candidates) {
     let b = text.as_bytes();
     let leads = Leads::of(secrets);
-    let probe = Probe::new(secrets);
+    let probe = Probe::new(secrets, b.len());
     for block in Blocks::new(b, leads) {
         let mut events = block.events;
         while events != 0 {
@@ -450,23 +450,47 @@ pub(crate) fn scan(text: &str, secrets: &[&Sweeper], out: &mut Candidates) {
 
 /// The secrets of one pass, ready to probe: the first sweeper's prefix
 /// table is held here, so that a probe reads it without going through the
-/// sweeper (a pass most often has one).
+/// sweeper (a pass most often has one). For a long text, a first test
+/// with one bit per prefix hash in a table of fixed size comes before it.
 pub(crate) struct Probe<'a> {
     first: Option<(&'a Sweeper, &'a [u64], u32)>,
+    quick: Option<Box<[u64; QUICK_WORDS]>>,
     rest: &'a [&'a Sweeper],
 }
 
+/// Words of [`Probe`]'s first test: a bit for each value of the top 16
+/// bits of a key's hash (8 KiB).
+const QUICK_WORDS: usize = 1 << 10;
+
+/// Texts shorter than this are probed without [`Probe`]'s first test,
+/// which would cost more to build than it saves.
+const QUICK_FROM: usize = 1 << 14;
+
+/// The multiplier of the prefix hashes.
+const PREFIX_MUL: u64 = 0x9E37_79B9_7F4A_7C15;
+
 impl<'a> Probe<'a> {
-    pub(crate) fn new(secrets: &'a [&'a Sweeper]) -> Self {
-        match secrets.split_first() {
-            Some((&first, rest)) => Probe {
-                first: Some((first, &first.table, first.table_shift())),
-                rest,
-            },
-            None => Probe {
+    /// Ready `secrets` to be probed in a text of `len` bytes.
+    pub(crate) fn new(secrets: &'a [&'a Sweeper], len: usize) -> Self {
+        let Some((&first, rest)) = secrets.split_first() else {
+            return Probe {
                 first: None,
+                quick: None,
                 rest: &[],
-            },
+            };
+        };
+        let quick = (len >= QUICK_FROM).then(|| {
+            let mut quick = Box::new([0u64; QUICK_WORDS]);
+            for &key in first.by_prefix.keys() {
+                let top = (u64::from(key).wrapping_mul(PREFIX_MUL) >> 48) as usize;
+                quick[top >> 6] |= 1 << (top & 63);
+            }
+            quick
+        });
+        Probe {
+            first: Some((first, &first.table, first.table_shift())),
+            quick,
+            rest,
         }
     }
 
@@ -482,13 +506,18 @@ impl<'a> Probe<'a> {
     }
 
     /// [`Probe::at`] given the four bytes at `i` as `key`.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn at_key(&self, b: &[u8], i: usize, key: u32, out: &mut Candidates) {
         let Some((first, table, shift)) = self.first else {
             return;
         };
         let mut found = None;
-        if in_table(table, shift, key) {
+        let top = (u64::from(key).wrapping_mul(PREFIX_MUL) >> 48) as usize;
+        let quick = self
+            .quick
+            .as_ref()
+            .is_none_or(|q| q[top >> 6] >> (top & 63) & 1 != 0);
+        if quick && in_table(table, shift, key) {
             found = first.probe_lengths(b, i, key);
         }
         if found.is_none() {
@@ -504,7 +533,7 @@ impl<'a> Probe<'a> {
 /// tested one by one: most keys miss at the first.
 #[inline(always)]
 fn in_table(table: &[u64], shift: u32, key: u32) -> bool {
-    let h = u64::from(key).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    let h = u64::from(key).wrapping_mul(PREFIX_MUL);
     let Some(&word) = table.get((h >> shift) as usize) else {
         return false;
     };
