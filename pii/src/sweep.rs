@@ -610,4 +610,33 @@ mod tests {
         assert_eq!(hits, [(2, 13), (25, 36)]);
         assert!(Sweeper::build([(PiiKind::Email, "a@example.com")].into_iter()).is_none());
     }
+
+    /// A long text is probed with the quick first test: it finds what the
+    /// plain probe finds, with one sweeper or two.
+    #[test]
+    fn long_texts_find_what_probes_find() {
+        let values: Vec<String> = (0..3000).map(|i| format!("tok{i:04}x")).collect();
+        let one = Sweeper::build(values.iter().map(|v| (PiiKind::ApiKey, v.as_str()))).unwrap();
+        let two = Sweeper::build([(PiiKind::Password, "-dash-pw")].into_iter()).unwrap();
+        let mut text = String::new();
+        for i in 0..4000 {
+            text.push_str(&format!("w{i} tok{:04}x tok{i:04}y -dash-pw ", i % 3100));
+        }
+        assert!(text.len() >= QUICK_FROM);
+        let b = text.as_bytes();
+        for secrets in [vec![&one], vec![&one, &two], vec![&two, &one]] {
+            let mut out = Candidates::default();
+            scan(&text, &secrets, &mut out);
+            let got: Vec<(usize, usize)> = out.spans.iter().map(|s| (s.start, s.end)).collect();
+            let want: Vec<(usize, usize)> = (0..b.len())
+                .filter(|&i| i == 0 || !is_word(b[i]) || !is_word(b[i - 1]))
+                .filter_map(|i| {
+                    let found = secrets.iter().find_map(|s| s.probe(b, i));
+                    found.map(|(_, end)| (i, end))
+                })
+                .collect();
+            assert!(got.len() > 3000, "{}", got.len());
+            assert_eq!(got, want);
+        }
+    }
 }
