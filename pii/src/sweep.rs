@@ -13,7 +13,8 @@
 //! The search is one pass over the text: at each word start (and each
 //! non-word byte, if some secret starts with one) the four bytes there are
 //! hashed into a bit table sized for the number of secrets (a blocked Bloom
-//! filter: three bits in one 64-bit word); only table hits
+//! filter: three bits in one 64-bit word; in a long text, a fixed table
+//! with one bit per 16-bit hash is tested first); only table hits
 //! look further, by hashing the text for each length of secret with those
 //! four bytes. The cost is a few cycles per word whether there is one
 //! secret or a hundred thousand, and secrets are added one by one without
