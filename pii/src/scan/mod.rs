@@ -70,17 +70,17 @@ pub(crate) fn number_pass(text: &str, secrets: &[&Sweeper], out: &mut Candidates
             if is_word(x) {
                 // Only a digit (a number) or a `-` two bytes on (a dashed
                 // MAC) starts a number here.
-                let number = match b.get(i..).and_then(<[u8]>::first_chunk::<4>) {
+                let dash2 = match b.get(i..).and_then(<[u8]>::first_chunk::<4>) {
                     Some(&four) => {
                         let key = u32::from_le_bytes(four);
                         probe.at_key(b, i, key, out);
-                        x.is_ascii_digit() || (key >> 16) as u8 == b'-'
+                        four[2] == b'-'
                     }
                     // Too close to the end for a secret.
-                    None => true,
+                    None => b.get(i + 2) == Some(&b'-'),
                 };
-                if number {
-                    numbers.word_start(b, i, x, out);
+                if dash2 || x.is_ascii_digit() {
+                    numbers.word_start(b, i, x, dash2, out);
                 }
             } else {
                 if lead_set.holds(x) {

@@ -73,13 +73,20 @@ pub(crate) struct Numbers {
 }
 
 impl Numbers {
-    /// At the word start `i` (byte `x`): a dashed MAC, or a number if `x`
-    /// is a digit.
+    /// At the word start `i` (byte `x`, with a `-` two bytes on if
+    /// `dash2`): a dashed MAC, or a number if `x` is a digit.
     #[inline(always)]
-    pub(crate) fn word_start(&mut self, b: &[u8], i: usize, x: u8, out: &mut Candidates) {
+    pub(crate) fn word_start(
+        &mut self,
+        b: &[u8],
+        i: usize,
+        x: u8,
+        dash2: bool,
+        out: &mut Candidates,
+    ) {
         // A MAC is looked for even inside a number chain: `::2 00-1A-…`
         // reads as the chain `2 00-1`, which must not hide it.
-        if b.get(i + 2) == Some(&b'-')
+        if dash2
             && x.is_ascii_hexdigit()
             && let Some(end) = dashed_mac(b, i)
         {
