@@ -13,7 +13,8 @@
 //! The search is one pass over the text: at each word start (and each
 //! non-word byte, if some secret starts with one) the four bytes there are
 //! hashed into a bit table sized for the number of secrets (a blocked Bloom
-//! filter: three bits in one 64-bit word); only table hits
+//! filter: three bits in one 64-bit word; in a long text, a fixed table
+//! with one bit per 16-bit hash is tested first); only table hits
 //! look further, by hashing the text for each length of secret with those
 //! four bytes. The cost is a few cycles per word whether there is one
 //! secret or a hundred thousand, and secrets are added one by one without
@@ -23,7 +24,7 @@ use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
 use crate::kind::PiiKind;
-use crate::scan::{Block, Blocks, Candidates, is_word, splits_token};
+use crate::scan::{Blocks, Candidates, is_word, splits_token};
 use crate::span::Span;
 
 /// Shortest secret that is swept for. Shorter values (`abc`) occur as
@@ -91,13 +92,17 @@ type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<PrefixHasher>>;
 pub(crate) struct Sweeper {
     /// Every value, concatenated.
     arena: String,
-    /// Kind and range in `arena` of each distinct (kind, value), in the
-    /// order added.
-    values: Vec<(PiiKind, usize, usize)>,
-    /// First four bytes → distinct value lengths, longest first.
-    by_prefix: FastMap<u32, Vec<usize>>,
-    /// Hash of a value's bytes → indices into `values`, in the order added.
-    by_hash: FastMap<u64, Vec<usize>>,
+    /// Each distinct (kind, value), in the order added.
+    values: Vec<Value>,
+    /// First four bytes → the first of the distinct lengths of the values
+    /// that start with them, in `lengths`.
+    by_prefix: FastMap<u32, usize>,
+    /// The distinct value lengths of each prefix as a list, longest first:
+    /// a length and the entry of the next one ([`NONE`] after the last).
+    lengths: Vec<(usize, usize)>,
+    /// Hash of a value's bytes → the first value added with that hash (the
+    /// others follow through [`Value::next`]).
+    by_hash: FastMap<u64, usize>,
     table: Vec<u64>,
     table_bits: u32,
     /// The distinct first bytes of values that start with a byte that is
@@ -105,6 +110,22 @@ pub(crate) struct Sweeper {
     /// not word starts be probed.
     non_word_leads: Vec<u8>,
 }
+
+/// One value of a [`Sweeper`]: its kind, its range in the arena, and the
+/// next value added with the same hash ([`NONE`] if none). The indexes
+/// link entries in vectors instead of holding a vector each, so that
+/// building and dropping a sweeper allocates a few times, not twice per
+/// value.
+#[derive(Debug, Clone, Copy)]
+struct Value {
+    kind: PiiKind,
+    start: usize,
+    end: usize,
+    next: usize,
+}
+
+/// The end of a list linked by index.
+const NONE: usize = usize::MAX;
 
 fn prefix(b: &[u8]) -> u32 {
     u32::from_le_bytes([b[0], b[1], b[2], b[3]])
@@ -140,6 +161,7 @@ impl Sweeper {
             arena: String::with_capacity(values.iter().map(|(_, v)| v.len()).sum()),
             values: Vec::with_capacity(values.len()),
             by_prefix: FastMap::with_capacity_and_hasher(values.len(), Default::default()),
+            lengths: Vec::with_capacity(values.len()),
             by_hash: FastMap::with_capacity_and_hasher(values.len(), Default::default()),
             ..Sweeper::default()
         };
@@ -167,26 +189,40 @@ impl Sweeper {
     }
 
     fn value(&self, index: usize) -> &[u8] {
-        let (_, start, end) = self.values[index];
+        let Value { start, end, .. } = self.values[index];
         &self.arena.as_bytes()[start..end]
+    }
+
+    /// The values added with the hash `h`, in the order added.
+    fn with_hash(&self, h: u64) -> impl Iterator<Item = usize> + '_ {
+        let first = self.by_hash.get(&h).copied().unwrap_or(NONE);
+        std::iter::successors((first != NONE).then_some(first), |&k| {
+            let next = self.values[k].next;
+            (next != NONE).then_some(next)
+        })
     }
 
     /// The first value added with exactly the bytes `v`, if any.
     fn find(&self, v: &[u8]) -> Option<usize> {
-        self.by_hash
-            .get(&value_hash(v))?
-            .iter()
-            .copied()
-            .find(|&i| self.value(i) == v)
+        self.with_hash(value_hash(v)).find(|&k| self.value(k) == v)
     }
 
     /// Add a value if it is a context secret worth sweeping for.
     pub(crate) fn add(&mut self, kind: PiiKind, value: &str) {
-        if !worth_sweeping(kind, value) || self.contains(kind, value) {
+        if !worth_sweeping(kind, value) {
             return;
         }
-        let index = self.values.len();
         let bytes = value.as_bytes();
+        let h = value_hash(bytes);
+        // The last value with the same hash, unless this one is among them.
+        let mut last = NONE;
+        for k in self.with_hash(h) {
+            if self.values[k].kind == kind && self.value(k) == bytes {
+                return;
+            }
+            last = k;
+        }
+        let index = self.values.len();
         if !is_word(bytes[0])
             && let Err(at) = self.non_word_leads.binary_search(&bytes[0])
         {
@@ -194,20 +230,47 @@ impl Sweeper {
         }
         let start = self.arena.len();
         self.arena.push_str(value);
-        self.values.push((kind, start, self.arena.len()));
-        self.by_hash
-            .entry(value_hash(bytes))
-            .or_default()
-            .push(index);
-        let key = prefix(bytes);
-        let lengths = self.by_prefix.entry(key).or_default();
-        if let Err(at) = lengths.binary_search_by(|&l| value.len().cmp(&l)) {
-            lengths.insert(at, value.len());
+        self.values.push(Value {
+            kind,
+            start,
+            end: self.arena.len(),
+            next: NONE,
+        });
+        if last == NONE {
+            self.by_hash.insert(h, index);
+        } else {
+            self.values[last].next = index;
         }
+        let key = prefix(bytes);
+        self.add_length(key, value.len());
         let bits = self.table_bits;
         self.grow_table(self.values.len());
         if self.table_bits == bits {
             self.mark(key);
+        }
+    }
+
+    /// Put `len` into the lengths of `key` (longest first, each once).
+    fn add_length(&mut self, key: u32, len: usize) {
+        let entry = self.lengths.len();
+        let head = self.by_prefix.get(&key).copied().unwrap_or(NONE);
+        if head == NONE || self.lengths[head].0 < len {
+            self.lengths.push((len, head));
+            self.by_prefix.insert(key, entry);
+            return;
+        }
+        // The last entry at least as long as `len`.
+        let mut at = head;
+        loop {
+            let next = self.lengths[at].1;
+            if next == NONE || self.lengths[next].0 < len {
+                break;
+            }
+            at = next;
+        }
+        if self.lengths[at].0 != len {
+            self.lengths.push((len, self.lengths[at].1));
+            self.lengths[at].1 = entry;
         }
     }
 
@@ -234,12 +297,8 @@ impl Sweeper {
     pub(crate) fn contains(&self, kind: PiiKind, value: &str) -> bool {
         value.len() >= MIN_SWEEP_LEN
             && self
-                .by_hash
-                .get(&value_hash(value.as_bytes()))
-                .is_some_and(|list| {
-                    list.iter()
-                        .any(|&i| self.values[i].0 == kind && self.value(i) == value.as_bytes())
-                })
+                .with_hash(value_hash(value.as_bytes()))
+                .any(|k| self.values[k].kind == kind && self.value(k) == value.as_bytes())
     }
 
     /// Whether the set holds no value.
@@ -270,20 +329,30 @@ impl Sweeper {
         self.probe_lengths(b, i, key)
     }
 
+    /// Where a probe reads the table: the word index of a key's hash is
+    /// its top bits (see [`Sweeper::slot`]).
+    fn table_shift(&self) -> u32 {
+        (64 + 6 - self.table_bits).min(63)
+    }
+
     #[cold]
     fn probe_lengths(&self, b: &[u8], i: usize, key: u32) -> Option<(PiiKind, usize)> {
-        self.by_prefix.get(&key)?.iter().find_map(|&len| {
+        let head = *self.by_prefix.get(&key)?;
+        let lengths = std::iter::successors(Some(head), |&at| {
+            let next = self.lengths[at].1;
+            (next != NONE).then_some(next)
+        });
+        lengths.map(|at| self.lengths[at].0).find_map(|len| {
             let end = i + len;
             let v = b.get(i..end)?;
             if is_word(v[len - 1]) && end < b.len() && is_word(b[end]) {
                 return None;
             }
             // Never cutting a replacement token: not `PASSWORD_1` inside
-            // `[PASSWORD_1]`, nor a value ending in `[` just before one.
-            if splits_token(b, i, end) {
-                return None;
-            }
-            self.find(v).map(|k| (self.values[k].0, end))
+            // `[PASSWORD_1]`, nor a value ending in `[` just before one
+            // (looked at only for a value that is there).
+            let k = self.find(v)?;
+            (!splits_token(b, i, end)).then(|| (self.values[k].kind, end))
         })
     }
 }
@@ -323,6 +392,38 @@ impl Leads {
         }
         Leads::Bytes(bytes)
     }
+
+    /// Whether the non-word byte `x` is one to probe at.
+    #[inline]
+    pub(crate) fn holds(self, x: u8) -> bool {
+        match self {
+            Leads::None => false,
+            Leads::Bytes(bytes) => bytes.contains(&x),
+            Leads::Any => !is_word(x),
+        }
+    }
+
+    /// The bytes that [`Leads::holds`], as a set.
+    pub(crate) fn set(self) -> ByteSet {
+        let mut set = ByteSet([0; 4]);
+        for x in 0..=255u8 {
+            if self.holds(x) {
+                set.0[usize::from(x >> 6)] |= 1 << (x & 63);
+            }
+        }
+        set
+    }
+}
+
+/// A set of bytes, one bit each.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ByteSet([u64; 4]);
+
+impl ByteSet {
+    #[inline(always)]
+    pub(crate) fn holds(&self, x: u8) -> bool {
+        self.0[usize::from(x >> 6)] >> (x & 63) & 1 != 0
+    }
 }
 
 /// Add a candidate for every free-standing occurrence of a value in
@@ -333,22 +434,113 @@ impl Leads {
 /// inside it must still be found, as a second redaction would find it.)
 pub(crate) fn scan(text: &str, secrets: &[&Sweeper], out: &mut Candidates) {
     let b = text.as_bytes();
-    for block in Blocks::new(b, Leads::of(secrets)) {
-        sweep_block(b, &block, secrets, out);
+    let leads = Leads::of(secrets);
+    let probe = Probe::new(secrets, b.len());
+    for block in Blocks::new(b, leads) {
+        let mut events = block.events;
+        while events != 0 {
+            let i = block.base + events.trailing_zeros() as usize;
+            events &= events - 1;
+            let x = b[i];
+            if is_word(x) || leads.holds(x) {
+                probe.at(b, i, out);
+            }
+        }
     }
 }
 
-/// Probe the positions of one block's `sweep` mask.
-#[inline]
-pub(crate) fn sweep_block(b: &[u8], block: &Block, secrets: &[&Sweeper], out: &mut Candidates) {
-    let mut probes = block.sweep;
-    while probes != 0 {
-        let i = block.base + probes.trailing_zeros() as usize;
-        probes &= probes - 1;
-        if let Some((kind, end)) = secrets.iter().find_map(|s| s.probe(b, i)) {
+/// The secrets of one pass, ready to probe: the first sweeper's prefix
+/// table is held here, so that a probe reads it without going through the
+/// sweeper (a pass most often has one). For a long text, a first test
+/// with one bit per prefix hash in a table of fixed size comes before it.
+pub(crate) struct Probe<'a> {
+    first: Option<(&'a Sweeper, &'a [u64], u32)>,
+    quick: Option<Box<[u64; QUICK_WORDS]>>,
+    rest: &'a [&'a Sweeper],
+}
+
+/// Words of [`Probe`]'s first test: a bit for each value of the top 16
+/// bits of a key's hash (8 KiB).
+const QUICK_WORDS: usize = 1 << 10;
+
+/// Texts shorter than this are probed without [`Probe`]'s first test,
+/// which would cost more to build than it saves.
+const QUICK_FROM: usize = 1 << 14;
+
+/// The multiplier of the prefix hashes.
+const PREFIX_MUL: u64 = 0x9E37_79B9_7F4A_7C15;
+
+impl<'a> Probe<'a> {
+    /// Ready `secrets` to be probed in a text of `len` bytes.
+    pub(crate) fn new(secrets: &'a [&'a Sweeper], len: usize) -> Self {
+        let Some((&first, rest)) = secrets.split_first() else {
+            return Probe {
+                first: None,
+                quick: None,
+                rest: &[],
+            };
+        };
+        let quick = (len >= QUICK_FROM).then(|| {
+            let mut quick = Box::new([0u64; QUICK_WORDS]);
+            for &key in first.by_prefix.keys() {
+                let top = (u64::from(key).wrapping_mul(PREFIX_MUL) >> 48) as usize;
+                quick[top >> 6] |= 1 << (top & 63);
+            }
+            quick
+        });
+        Probe {
+            first: Some((first, &first.table, first.table_shift())),
+            quick,
+            rest,
+        }
+    }
+
+    /// Probe the secrets at `i` (a word start or a lead byte) and add the
+    /// occurrence found there: as [`Sweeper::probe`] with each sweeper in
+    /// turn, the first that finds one winning.
+    #[inline]
+    pub(crate) fn at(&self, b: &[u8], i: usize, out: &mut Candidates) {
+        // Every value is at least four bytes long.
+        if let Some(&four) = b.get(i..).and_then(<[u8]>::first_chunk::<MIN_SWEEP_LEN>) {
+            self.at_key(b, i, u32::from_le_bytes(four), out);
+        }
+    }
+
+    /// [`Probe::at`] given the four bytes at `i` as `key`.
+    #[inline(always)]
+    pub(crate) fn at_key(&self, b: &[u8], i: usize, key: u32, out: &mut Candidates) {
+        let Some((first, table, shift)) = self.first else {
+            return;
+        };
+        let mut found = None;
+        let top = (u64::from(key).wrapping_mul(PREFIX_MUL) >> 48) as usize;
+        let quick = self
+            .quick
+            .as_ref()
+            .is_none_or(|q| q[top >> 6] >> (top & 63) & 1 != 0);
+        if quick && in_table(table, shift, key) {
+            found = first.probe_lengths(b, i, key);
+        }
+        if found.is_none() {
+            found = self.rest.iter().find_map(|s| s.probe(b, i));
+        }
+        if let Some((kind, end)) = found {
             out.push(kind, i, end);
         }
     }
+}
+
+/// Whether the three bits of `key` ([`Sweeper::slot`]) are set in `table`,
+/// tested one by one: most keys miss at the first.
+#[inline(always)]
+fn in_table(table: &[u64], shift: u32, key: u32) -> bool {
+    let h = u64::from(key).wrapping_mul(PREFIX_MUL);
+    let Some(&word) = table.get((h >> shift) as usize) else {
+        return false;
+    };
+    word >> (h >> 24 & 63) & 1 != 0
+        && word >> (h >> 30 & 63) & 1 != 0
+        && word >> (h >> 36 & 63) & 1 != 0
 }
 
 /// Probe, with every value in `secrets`, the bytes that `old` spans covered
@@ -418,5 +610,34 @@ mod tests {
             .collect();
         assert_eq!(hits, [(2, 13), (25, 36)]);
         assert!(Sweeper::build([(PiiKind::Email, "a@example.com")].into_iter()).is_none());
+    }
+
+    /// A long text is probed with the quick first test: it finds what the
+    /// plain probe finds, with one sweeper or two.
+    #[test]
+    fn long_texts_find_what_probes_find() {
+        let values: Vec<String> = (0..3000).map(|i| format!("tok{i:04}x")).collect();
+        let one = Sweeper::build(values.iter().map(|v| (PiiKind::ApiKey, v.as_str()))).unwrap();
+        let two = Sweeper::build([(PiiKind::Password, "-dash-pw")].into_iter()).unwrap();
+        let mut text = String::new();
+        for i in 0..4000 {
+            text.push_str(&format!("w{i} tok{:04}x tok{i:04}y -dash-pw ", i % 3100));
+        }
+        assert!(text.len() >= QUICK_FROM);
+        let b = text.as_bytes();
+        for secrets in [vec![&one], vec![&one, &two], vec![&two, &one]] {
+            let mut out = Candidates::default();
+            scan(&text, &secrets, &mut out);
+            let got: Vec<(usize, usize)> = out.spans.iter().map(|s| (s.start, s.end)).collect();
+            let want: Vec<(usize, usize)> = (0..b.len())
+                .filter(|&i| i == 0 || !is_word(b[i]) || !is_word(b[i - 1]))
+                .filter_map(|i| {
+                    let found = secrets.iter().find_map(|s| s.probe(b, i));
+                    found.map(|(_, end)| (i, end))
+                })
+                .collect();
+            assert!(got.len() > 3000, "{}", got.len());
+            assert_eq!(got, want);
+        }
     }
 }

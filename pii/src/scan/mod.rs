@@ -21,9 +21,9 @@ use crate::sweep::{self, Leads, Sweeper};
 
 /// The scanning after the keyword pass: the punctuation scanners started
 /// at each `.`, `:` and `@` ([`dotted`], [`colon`], [`email`], found by
-/// [`marks`]), then one walk over the [`Blocks`] of `text` that probes for
-/// the known `secrets` ([`crate::sweep`]) and starts the number scanner at
-/// each number start ([`numeric`]).
+/// [`marks`]), then one walk over the events of the [`Blocks`] of `text`
+/// that probes for the known `secrets` ([`crate::sweep`]) and starts the
+/// number scanner at each number start ([`numeric`]).
 pub(crate) fn word_pass(text: &str, secrets: &[&Sweeper], out: &mut Candidates) {
     punctuation_pass(text, out);
     number_pass(text, secrets, out);
@@ -94,15 +94,46 @@ fn marks(block: &[u8; 64]) -> u64 {
     bits
 }
 
-/// The secret-sweep and number half of [`word_pass`].
+/// The secret-sweep and number half of [`word_pass`]. At a word start the
+/// secrets are probed and a number or dashed MAC may start; at a non-word
+/// event the secrets are probed if the byte is a lead, and a number may
+/// start at a `+` or `(`.
 pub(crate) fn number_pass(text: &str, secrets: &[&Sweeper], out: &mut Candidates) {
     let b = text.as_bytes();
+    let leads = Leads::of(secrets);
+    let lead_set = leads.set();
+    let probe = sweep::Probe::new(secrets, b.len());
     let mut numbers = numeric::Numbers::default();
-    for block in Blocks::new(b, Leads::of(secrets)) {
-        if !secrets.is_empty() {
-            sweep::sweep_block(b, &block, secrets, out);
+    for block in Blocks::new(b, leads) {
+        let mut events = block.events;
+        while events != 0 {
+            let i = block.base + events.trailing_zeros() as usize;
+            events &= events - 1;
+            let x = b[i];
+            if is_word(x) {
+                // Only a digit (a number) or a `-` two bytes on (a dashed
+                // MAC) starts a number here.
+                let dash2 = match b.get(i..).and_then(<[u8]>::first_chunk::<4>) {
+                    Some(&four) => {
+                        let key = u32::from_le_bytes(four);
+                        probe.at_key(b, i, key, out);
+                        four[2] == b'-'
+                    }
+                    // Too close to the end for a secret.
+                    None => b.get(i + 2) == Some(&b'-'),
+                };
+                if dash2 || x.is_ascii_digit() {
+                    numbers.word_start(b, i, x, dash2, out);
+                }
+            } else {
+                if lead_set.holds(x) {
+                    probe.at(b, i, out);
+                }
+                if matches!(x, b'+' | b'(') {
+                    numbers.opening(b, i, x, out);
+                }
+            }
         }
-        numbers.block(b, &block, out);
     }
 }
 
@@ -189,52 +220,57 @@ pub(crate) static CLASS: [u8; 256] = {
     t
 };
 
-/// The text in blocks of 64 bytes, each with two bit masks (bit `k` for
-/// byte `base + k`) of the positions the word pass looks at:
+/// The text in blocks of 64 bytes, each with a bit mask `events` (bit `k`
+/// for byte `base + k`) of the positions the number pass looks at:
 ///
-/// * `sweep`: word starts, and the non-word bytes where a secret sweep must
-///   probe ([`Leads`]);
-/// * `number`: where a number or a dashed MAC may start — a word start
-///   with a digit, or with a hex digit two bytes before a `-`; a `+` or
-///   `(` before a digit and after a non-word byte.
+/// * word starts (a word byte after a non-word byte or the text start);
+/// * every `+` and `(` (a number may open there);
+/// * the non-word bytes where a secret sweep must probe ([`Leads`]).
 ///
-/// The bytes are classified with plain arithmetic that the compiler turns
-/// into vector code, and the positions are read off the masks, so the
-/// bytes in between are never visited one by one.
+/// The bytes are classified with plain arithmetic on a 64-byte chunk that
+/// the compiler turns into vector code, and the flags are gathered into
+/// the mask eight bytes per multiplication, so the bytes in between are
+/// never visited one by one.
 #[derive(Debug, Clone)]
 pub(crate) struct Blocks<'t> {
     b: &'t [u8],
-    leads: [u8; 4],
+    /// Every non-word byte is a lead ([`Leads::Any`]).
     any_lead: bool,
+    /// The lead bytes to compare with besides `+` and `(` (which are always
+    /// events): the first `lead_count`, each once.
+    leads: [u8; 4],
+    lead_count: usize,
     next: usize,
+    /// 1 if the byte before `next` is a word byte, else 0.
+    word_before: u8,
 }
 
 /// One block of [`Blocks`].
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Block {
     pub base: usize,
-    pub sweep: u64,
-    pub number: u64,
+    pub events: u64,
 }
-
-/// Bytes before and after a block that its classification reads.
-const BEFORE: usize = 1;
-const AFTER: usize = 2;
-const WINDOW: usize = BEFORE + 64 + AFTER;
 
 impl<'t> Blocks<'t> {
     pub(crate) fn new(b: &'t [u8], leads: Leads) -> Self {
-        let (leads, any_lead) = match leads {
-            // A word byte, which no lead list holds: marks "no lead bytes".
-            Leads::None => ([b'a'; 4], false),
-            Leads::Bytes(bytes) => (bytes, false),
-            Leads::Any => ([b'a'; 4], true),
-        };
+        let mut own = [0u8; 4];
+        let mut count = 0;
+        if let Leads::Bytes(bytes) = leads {
+            for x in bytes {
+                if !matches!(x, b'+' | b'(') && !own[..count].contains(&x) {
+                    own[count] = x;
+                    count += 1;
+                }
+            }
+        }
         Blocks {
             b,
-            leads,
-            any_lead,
+            any_lead: leads == Leads::Any,
+            leads: own,
+            lead_count: count,
             next: 0,
+            word_before: 0,
         }
     }
 }
@@ -243,87 +279,89 @@ impl Iterator for Blocks<'_> {
     type Item = Block;
 
     fn next(&mut self) -> Option<Block> {
-        let b = self.b;
         let base = self.next;
-        if base >= b.len() {
-            return None;
-        }
-        let end = (base + 64).min(b.len());
-        let copied;
-        let window: &[u8; WINDOW] = match b.get(base.wrapping_sub(BEFORE)..base + 64 + AFTER) {
-            Some(w) if base >= BEFORE => w.try_into().unwrap_or(&[0; WINDOW]),
-            _ => {
-                // Text edges: missing neighbours read as zero bytes, which
-                // are neither word bytes, digits nor `-`.
-                let mut w = [0u8; WINDOW];
-                let from = base.saturating_sub(BEFORE);
-                let to = (base + 64 + AFTER).min(b.len());
-                let at = BEFORE + from - base;
-                w[at..at + to - from].copy_from_slice(&b[from..to]);
-                copied = w;
-                &copied
+        let rest = self.b.get(base..).filter(|r| !r.is_empty())?;
+        let (events, word_last) = match rest.first_chunk() {
+            Some(chunk) => self.classify(chunk),
+            None => {
+                // The text end: the padding is zero bytes, which are
+                // neither word bytes nor `+`/`(`, and lies past `valid`.
+                let mut padded = [0u8; 64];
+                padded[..rest.len()].copy_from_slice(rest);
+                self.classify(&padded)
             }
         };
-        let (sweep, number) = match (self.any_lead, self.leads) {
-            (true, _) => classify::<false, true>(window, self.leads),
-            (false, [b'a', b'a', b'a', b'a']) => classify::<false, false>(window, self.leads),
-            (false, _) => classify::<true, false>(window, self.leads),
-        };
+        self.word_before = word_last;
+        self.next = base + 64;
         // Bits past the end of the text stand for padding.
-        let valid = u64::MAX >> (64 - (end - base));
-        self.next = end;
+        let valid = u64::MAX >> (64 - rest.len().min(64));
         Some(Block {
             base,
-            sweep: sweep & valid,
-            number: number & valid,
+            events: events & valid,
         })
     }
 }
 
-/// The `sweep` and `number` masks of the 64 bytes at `window[BEFORE..]`
-/// (see [`Blocks`]); lead bytes are the four `leads` if `LEADS`, every
-/// non-word byte if `ANY`.
+impl Blocks<'_> {
+    /// [`classify`] with this text's leads.
+    #[inline(never)]
+    fn classify(&self, chunk: &[u8; 64]) -> (u64, u8) {
+        let (before, leads) = (self.word_before, self.leads);
+        match (self.any_lead, self.lead_count) {
+            (true, _) => classify::<0, true>(chunk, before, leads),
+            (false, 0) => classify::<0, false>(chunk, before, leads),
+            (false, 1) => classify::<1, false>(chunk, before, leads),
+            (false, 2) => classify::<2, false>(chunk, before, leads),
+            (false, 3) => classify::<3, false>(chunk, before, leads),
+            (false, _) => classify::<4, false>(chunk, before, leads),
+        }
+    }
+}
+
+/// The events of `chunk` (see [`Blocks`]) given whether the byte before it
+/// is a word byte (`word_before`, 0 or 1), and whether its last byte is
+/// one. The lead bytes are the first `LEADS` of `leads`, or every non-word
+/// byte if `ANY`.
 #[inline(always)]
-fn classify<const LEADS: bool, const ANY: bool>(
-    window: &[u8; WINDOW],
+fn classify<const LEADS: usize, const ANY: bool>(
+    chunk: &[u8; 64],
+    word_before: u8,
     leads: [u8; 4],
-) -> (u64, u64) {
-    let mut word = [0u8; WINDOW];
-    let mut digit = [0u8; WINDOW];
-    for ((w, d), &x) in word.iter_mut().zip(digit.iter_mut()).zip(window.iter()) {
+) -> (u64, u8) {
+    // `word[16 + k]` for byte `k`, `word[15]` for the byte before.
+    let mut word = [0u8; 80];
+    for (w, &x) in word[16..].iter_mut().zip(chunk) {
         *w = u8::from(is_word_arith(x));
-        *d = u8::from(x.wrapping_sub(b'0') < 10);
     }
+    word[15] = word_before;
     let mut flags = [0u8; 64];
-    for (k, f) in flags.iter_mut().enumerate() {
-        let at = k + BEFORE;
-        let x = window[at];
-        let start = word[at] & (word[at - 1] ^ 1);
-        let mut sweep = start;
-        if LEADS {
-            sweep |=
-                u8::from((x == leads[0]) | (x == leads[1]) | (x == leads[2]) | (x == leads[3]));
-        }
-        if ANY {
-            sweep |= word[at] ^ 1;
-        }
-        let hex = digit[at] | u8::from((x | 0x20).wrapping_sub(b'a') < 6);
-        let dash2 = u8::from(window[at + 2] == b'-');
-        let open = u8::from((x == b'+') | (x == b'('));
-        let number =
-            start & (digit[at] | (hex & dash2)) | open & digit[at + 1] & (word[at - 1] ^ 1);
-        *f = sweep | number << 1;
+    for (k, (f, &x)) in flags.iter_mut().zip(chunk).enumerate() {
+        let (w, before) = (word[16 + k], word[15 + k]);
+        *f = if ANY {
+            // A word start or any non-word byte.
+            (w & before) ^ 1
+        } else {
+            let mut special = u8::from(x == b'+') | u8::from(x == b'(');
+            for &lead in &leads[..LEADS] {
+                special |= u8::from(x == lead);
+            }
+            w & !before | special
+        };
     }
-    let (mut sweep, mut number) = (0u64, 0u64);
+    (gather(&flags), word[79])
+}
+
+/// The low bits of 64 flag bytes as a bit mask (byte `k` to bit `k`).
+#[inline(always)]
+fn gather(flags: &[u8; 64]) -> u64 {
+    let mut mask = 0;
     for (k, eight) in flags.chunks_exact(8).enumerate() {
         let x = u64::from_le_bytes([
             eight[0], eight[1], eight[2], eight[3], eight[4], eight[5], eight[6], eight[7],
         ]);
-        // Gathers the low bit of each byte into the top byte.
-        sweep |= pack8(x) << (8 * k);
-        number |= pack8(x >> 1) << (8 * k);
+        mask |= pack8(x) << (8 * k);
     }
-    (sweep, number)
+    mask
 }
 
 /// The low bits of eight bytes as eight bits (byte `k` to bit `k`).
@@ -332,10 +370,14 @@ fn pack8(x: u64) -> u64 {
     (x & 0x0101_0101_0101_0101).wrapping_mul(0x0102_0408_1020_4080) >> 56
 }
 
-/// [`is_word`] without a table lookup, so that it vectorises.
+/// [`is_word`] without a table lookup, so that it vectorises: two range
+/// tests written as signed comparisons (which SSE2 has for bytes) and one
+/// equality.
 #[inline(always)]
 fn is_word_arith(x: u8) -> bool {
-    x.wrapping_sub(b'0') < 10 || (x | 0x20).wrapping_sub(b'a') < 26 || x == b'_'
+    let letter = (x | 0x20).wrapping_sub(b'a'.wrapping_add(0x80)) as i8;
+    let digit = x.wrapping_sub(b'0'.wrapping_add(0x80)) as i8;
+    (letter < i8::MIN + 26) | (digit < i8::MIN + 10) | (x == b'_')
 }
 
 /// ASCII letter, digit or underscore: the bytes that glue a value to a word.
@@ -468,21 +510,24 @@ mod tests {
     }
 
     #[test]
-    fn block_masks_mark_word_starts_leads_and_number_starts() {
+    fn block_events_mark_word_starts_openings_and_leads() {
         let mut text: Vec<u8> = (0..=255u8).chain(b"ab_9+(Z-.  x".iter().copied()).collect();
-        text.extend(b"word 12 a0-1 +4 x+5 (6 (x c-d-e".repeat(9));
+        text.extend(b"word 12 a0-1 +4 x+5 (6 (x c-d-e _a a_ 9z".repeat(9));
+        for x in 0..=255u8 {
+            assert_eq!(is_word_arith(x), is_word(x), "{x}");
+        }
         for leads in [
             Leads::None,
             Leads::Bytes([b'-', b'/', 0xC3, b'-']),
             Leads::Any,
         ] {
-            for len in [0, 1, 2, 63, 64, 65, 66, 130, text.len()] {
+            for len in [0, 1, 2, 63, 64, 65, 66, 127, 128, 130, text.len()] {
                 let b = &text[..len];
                 let start = |i: usize| is_word(b[i]) && (i == 0 || !is_word(b[i - 1]));
-                let digit = |i: usize| b.get(i).is_some_and(u8::is_ascii_digit);
-                let sweep: Vec<usize> = (0..len)
+                let events: Vec<usize> = (0..len)
                     .filter(|&i| {
                         start(i)
+                            || matches!(b[i], b'+' | b'(')
                             || match leads {
                                 Leads::None => false,
                                 Leads::Bytes(l) => l.contains(&b[i]),
@@ -490,28 +535,15 @@ mod tests {
                             }
                     })
                     .collect();
-                let number: Vec<usize> = (0..len)
-                    .filter(|&i| {
-                        let hex_dash = b[i].is_ascii_hexdigit() && b.get(i + 2) == Some(&b'-');
-                        let open = matches!(b[i], b'+' | b'(')
-                            && digit(i + 1)
-                            && (i == 0 || !is_word(b[i - 1]));
-                        (start(i) && (digit(i) || hex_dash)) || open
-                    })
-                    .collect();
-                let (mut got_sweep, mut got_number) = (vec![], vec![]);
+                let mut got = vec![];
                 for block in Blocks::new(b, leads) {
                     for k in 0..64 {
-                        if block.sweep >> k & 1 != 0 {
-                            got_sweep.push(block.base + k);
-                        }
-                        if block.number >> k & 1 != 0 {
-                            got_number.push(block.base + k);
+                        if block.events >> k & 1 != 0 {
+                            got.push(block.base + k);
                         }
                     }
                 }
-                assert_eq!(got_sweep, sweep, "{leads:?} {len}");
-                assert_eq!(got_number, number, "{leads:?} {len}");
+                assert_eq!(got, events, "{leads:?} {len}");
             }
         }
     }

@@ -28,16 +28,17 @@
 //!   followed by more space-separated digits may absorb them (up to 15).
 //! * MAC (dashed): six groups of two hex digits joined by `-`.
 
-use super::{Block, Candidates, is_word};
+use super::{Candidates, is_word};
 use crate::kind::PiiKind;
 #[cfg(test)]
-use {
-    super::Blocks,
-    crate::sweep::{self, Leads, Sweeper},
-};
+use crate::sweep::Sweeper;
 
 const MAX_GROUPS: usize = 8;
 const MAX_DIGITS: usize = 24;
+/// The fewest digits anything reported has (an E.164 number), and the
+/// most (a card).
+const MIN_MATCH_DIGITS: usize = 8;
+const MAX_MATCH_DIGITS: usize = 19;
 
 #[derive(Debug, Clone, Copy, Default)]
 struct Group {
@@ -57,21 +58,14 @@ impl Group {
 
 /// Scan every word start of `text` for numbers and dashed MACs, and probe
 /// word starts (and, if a secret needs it, non-word bytes) for the known
-/// `secrets` (see [`crate::sweep`]); the detector does the same in its word
-/// pass, which also starts the punctuation scanners.
+/// `secrets` (see [`crate::sweep`]): the detector's number pass.
 #[cfg(test)]
 pub(crate) fn scan(text: &str, secrets: &[&Sweeper], out: &mut Candidates) {
-    let b = text.as_bytes();
-    let mut numbers = Numbers::default();
-    for block in Blocks::new(b, Leads::of(secrets)) {
-        if !secrets.is_empty() {
-            sweep::sweep_block(b, &block, secrets, out);
-        }
-        numbers.block(b, &block, out);
-    }
+    super::number_pass(text, secrets, out);
 }
 
-/// The number scanner's state across the blocks of one text.
+/// The number scanner's state across the events of one text, which come
+/// in text order.
 #[derive(Debug, Default)]
 pub(crate) struct Numbers {
     /// Positions before this were already covered by a number chain.
@@ -79,42 +73,48 @@ pub(crate) struct Numbers {
 }
 
 impl Numbers {
-    /// Read the numbers and dashed MACs starting in one block (its `number`
-    /// mask).
-    #[inline]
-    pub(crate) fn block(&mut self, b: &[u8], block: &Block, out: &mut Candidates) {
-        let mut events = block.number;
-        while events != 0 {
-            let i = block.base + events.trailing_zeros() as usize;
-            events &= events - 1;
-            let x = b[i];
-            if !is_word(x) {
-                // `+` or `(` before a digit, after a non-word byte.
-                if i >= self.numbers_to {
-                    self.numbers_to = match short_chain_end(b, i) {
-                        Some(end) => end,
-                        None => chains(b, i, out),
-                    };
-                }
-                continue;
-            }
-            // A MAC is looked for even inside a number chain: `::2 00-1A-…`
-            // reads as the chain `2 00-1`, which must not hide it.
-            if x.is_ascii_hexdigit()
-                && b.get(i + 2) == Some(&b'-')
-                && let Some(end) = dashed_mac(b, i)
-            {
-                out.push(PiiKind::Mac, i, end);
-                self.numbers_to = self.numbers_to.max(end);
-            } else if i >= self.numbers_to && x.is_ascii_digit() && !preceded_by_number_part(b, i) {
-                // Most numbers are too short to be anything: read here,
-                // without recording groups.
-                if let Some(end) = short_chain_end(b, i) {
-                    self.numbers_to = end;
-                    continue;
-                }
-                self.numbers_to = chains(b, i, out);
-            }
+    /// At the word start `i` (byte `x`, with a `-` two bytes on if
+    /// `dash2`): a dashed MAC, or a number if `x` is a digit.
+    #[inline(always)]
+    pub(crate) fn word_start(
+        &mut self,
+        b: &[u8],
+        i: usize,
+        x: u8,
+        dash2: bool,
+        out: &mut Candidates,
+    ) {
+        // A MAC is looked for even inside a number chain: `::2 00-1A-…`
+        // reads as the chain `2 00-1`, which must not hide it.
+        if dash2
+            && x.is_ascii_hexdigit()
+            && let Some(end) = dashed_mac(b, i)
+        {
+            out.push(PiiKind::Mac, i, end);
+            self.numbers_to = self.numbers_to.max(end);
+        } else if x.is_ascii_digit() && i >= self.numbers_to && !preceded_by_number_part(b, i) {
+            // Most numbers are too short to be anything: read here,
+            // without recording groups.
+            self.numbers_to = match short_chain_end(b, i) {
+                Some(end) => end,
+                None => chains(b, i, out),
+            };
+        }
+    }
+
+    /// At the non-word byte `i` (byte `x`): a number if `x` is a `+` or
+    /// `(` before a digit and after a non-word byte.
+    #[inline(always)]
+    pub(crate) fn opening(&mut self, b: &[u8], i: usize, x: u8, out: &mut Candidates) {
+        if matches!(x, b'+' | b'(')
+            && i >= self.numbers_to
+            && b.get(i + 1).is_some_and(u8::is_ascii_digit)
+            && (i == 0 || !is_word(b[i - 1]))
+        {
+            self.numbers_to = match short_chain_end(b, i) {
+                Some(end) => end,
+                None => chains(b, i, out),
+            };
         }
     }
 }
@@ -164,14 +164,39 @@ fn dashed_mac(b: &[u8], i: usize) -> Option<usize> {
 fn group_at(b: &[u8], pos: usize) -> Option<(usize, usize, bool)> {
     if b.get(pos) == Some(&b'(') {
         let s = pos + 1;
-        let e = s + b[s.min(b.len())..]
-            .iter()
-            .take_while(|x| x.is_ascii_digit())
-            .count();
+        let e = s + digits_at(b, s);
         ((2..=4).contains(&(e - s)) && b.get(e) == Some(&b')')).then_some((s, e, true))
     } else {
-        let e = pos + b[pos..].iter().take_while(|x| x.is_ascii_digit()).count();
+        let e = pos + digits_at(b, pos);
         (e > pos).then_some((pos, e, false))
+    }
+}
+
+/// How many ASCII digits follow from `pos` (none past the end), read eight
+/// bytes at a time.
+#[inline(always)]
+fn digits_at(b: &[u8], pos: usize) -> usize {
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let mut n = 0;
+    loop {
+        let Some(rest) = b.get(pos + n..) else {
+            return n;
+        };
+        let Some(eight) = rest.first_chunk::<8>() else {
+            return n + rest.iter().take_while(|x| x.is_ascii_digit()).count();
+        };
+        let x = u64::from_le_bytes(*eight);
+        // Per byte, with the top bit cleared so that no sum carries into
+        // the next byte: the top bit of `t + 0x50` is set from `0` up, that
+        // of `t + 0x46` from `:` up; bytes with the top bit set are no
+        // digits.
+        let t = x & !HIGH;
+        let digit = (t + 0x5050_5050_5050_5050) & !(t + 0x4646_4646_4646_4646) & !x & HIGH;
+        let other = !digit & HIGH;
+        if other != 0 {
+            return n + (other.trailing_zeros() / 8) as usize;
+        }
+        n += 8;
     }
 }
 
@@ -223,9 +248,6 @@ fn short_chain_end(b: &[u8], i: usize) -> Option<usize> {
 /// contains, and return where scanning resumes — and whether that is the
 /// start of a further chain to read (a chain cut by its limits).
 fn chain(b: &[u8], i: usize, out: &mut Candidates) -> (usize, bool) {
-    if let Some(end) = short_chain_end(b, i) {
-        return (end, false);
-    }
     let plus = b[i] == b'+';
     let mut pos = if plus { i + 1 } else { i };
     let mut groups = [Group::default(); MAX_GROUPS];
@@ -264,13 +286,39 @@ fn chain(b: &[u8], i: usize, out: &mut Candidates) -> (usize, bool) {
     }
     // The last group glued to letters (`4111…1111abc`) cannot end a match.
     let last_ok = !b.get(chain_end).is_some_and(|&x| is_word(x));
-    let usable = if last_ok { count } else { count - 1 };
     let groups = &groups[..count];
+    // Groups of at most three digits joined by dots (`10.20.30.40`) hold
+    // nothing: a dotted phone has a four-digit group, a card, an SSN and a
+    // national number other separators, and an E.164 number a `+`.
+    let dotted_short = !plus
+        && groups.iter().all(|g| !g.paren && g.len() <= 3)
+        && groups.iter().skip(1).all(|g| g.sep == b'.');
+    let usable = if dotted_short {
+        0
+    } else if last_ok {
+        count
+    } else {
+        count - 1
+    };
+    // Digits before each group: every kind needs 8 to 19 digits, so a
+    // sub-chain outside that range is not looked at, and from each start
+    // the search stops at the first end that leaves fewer than 8.
+    let mut before = [0usize; MAX_GROUPS + 1];
+    for (k, g) in groups.iter().enumerate() {
+        before[k + 1] = before[k] + g.len();
+    }
     let mut s = 0;
     while s < usable {
         let mut matched = None;
         for e in (s + 1..=usable).rev() {
-            if let Some(kind) = classify(b, groups, s, e, plus && s == 0, i) {
+            let digits = before[e] - before[s];
+            if digits < MIN_MATCH_DIGITS {
+                break;
+            }
+            if digits > MAX_MATCH_DIGITS {
+                continue;
+            }
+            if let Some(kind) = classify(b, groups, s, e, digits, plus && s == 0, i) {
                 matched = Some((kind, e));
                 break;
             }
@@ -305,16 +353,18 @@ fn chain(b: &[u8], i: usize, out: &mut Candidates) -> (usize, bool) {
     (chain_end, false)
 }
 
+/// What the groups `s..e` of a chain (`digits` digits in all) are, if
+/// anything.
 fn classify(
     b: &[u8],
     g: &[Group],
     s: usize,
     e: usize,
+    digits: usize,
     plus: bool,
     chain_start: usize,
 ) -> Option<PiiKind> {
     let sub = &g[s..e];
-    let digits: usize = sub.iter().map(Group::len).sum();
     let any_paren = sub.iter().any(|x| x.paren);
     if plus {
         return is_e164(b, sub, digits).then_some(PiiKind::Phone);
