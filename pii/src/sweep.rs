@@ -13,8 +13,7 @@
 //! The search is one pass over the text: at each word start (and each
 //! non-word byte, if some secret starts with one) the four bytes there are
 //! hashed into a bit table sized for the number of secrets (a blocked Bloom
-//! filter: three bits in one 64-bit word; in a long text, a fixed table
-//! with one bit per 16-bit hash is tested first); only table hits
+//! filter: three bits in one 64-bit word); only table hits
 //! look further, by hashing the text for each length of secret with those
 //! four bytes. The cost is a few cycles per word whether there is one
 //! secret or a hundred thousand, and secrets are added one by one without
@@ -435,7 +434,7 @@ impl ByteSet {
 pub(crate) fn scan(text: &str, secrets: &[&Sweeper], out: &mut Candidates) {
     let b = text.as_bytes();
     let leads = Leads::of(secrets);
-    let probe = Probe::new(secrets, b.len());
+    let probe = Probe::new(secrets);
     for block in Blocks::new(b, leads) {
         let mut events = block.events;
         while events != 0 {
@@ -451,47 +450,23 @@ pub(crate) fn scan(text: &str, secrets: &[&Sweeper], out: &mut Candidates) {
 
 /// The secrets of one pass, ready to probe: the first sweeper's prefix
 /// table is held here, so that a probe reads it without going through the
-/// sweeper (a pass most often has one). For a long text, a first test
-/// with one bit per prefix hash in a table of fixed size comes before it.
+/// sweeper (a pass most often has one).
 pub(crate) struct Probe<'a> {
     first: Option<(&'a Sweeper, &'a [u64], u32)>,
-    quick: Option<Box<[u64; QUICK_WORDS]>>,
     rest: &'a [&'a Sweeper],
 }
 
-/// Words of [`Probe`]'s first test: a bit for each value of the top 16
-/// bits of a key's hash (8 KiB).
-const QUICK_WORDS: usize = 1 << 10;
-
-/// Texts shorter than this are probed without [`Probe`]'s first test,
-/// which would cost more to build than it saves.
-const QUICK_FROM: usize = 1 << 14;
-
-/// The multiplier of the prefix hashes.
-const PREFIX_MUL: u64 = 0x9E37_79B9_7F4A_7C15;
-
 impl<'a> Probe<'a> {
-    /// Ready `secrets` to be probed in a text of `len` bytes.
-    pub(crate) fn new(secrets: &'a [&'a Sweeper], len: usize) -> Self {
-        let Some((&first, rest)) = secrets.split_first() else {
-            return Probe {
+    pub(crate) fn new(secrets: &'a [&'a Sweeper]) -> Self {
+        match secrets.split_first() {
+            Some((&first, rest)) => Probe {
+                first: Some((first, &first.table, first.table_shift())),
+                rest,
+            },
+            None => Probe {
                 first: None,
-                quick: None,
                 rest: &[],
-            };
-        };
-        let quick = (len >= QUICK_FROM).then(|| {
-            let mut quick = Box::new([0u64; QUICK_WORDS]);
-            for &key in first.by_prefix.keys() {
-                let top = (u64::from(key).wrapping_mul(PREFIX_MUL) >> 48) as usize;
-                quick[top >> 6] |= 1 << (top & 63);
-            }
-            quick
-        });
-        Probe {
-            first: Some((first, &first.table, first.table_shift())),
-            quick,
-            rest,
+            },
         }
     }
 
@@ -507,18 +482,13 @@ impl<'a> Probe<'a> {
     }
 
     /// [`Probe::at`] given the four bytes at `i` as `key`.
-    #[inline(always)]
+    #[inline]
     pub(crate) fn at_key(&self, b: &[u8], i: usize, key: u32, out: &mut Candidates) {
         let Some((first, table, shift)) = self.first else {
             return;
         };
         let mut found = None;
-        let top = (u64::from(key).wrapping_mul(PREFIX_MUL) >> 48) as usize;
-        let quick = self
-            .quick
-            .as_ref()
-            .is_none_or(|q| q[top >> 6] >> (top & 63) & 1 != 0);
-        if quick && in_table(table, shift, key) {
+        if in_table(table, shift, key) {
             found = first.probe_lengths(b, i, key);
         }
         if found.is_none() {
@@ -534,7 +504,7 @@ impl<'a> Probe<'a> {
 /// tested one by one: most keys miss at the first.
 #[inline(always)]
 fn in_table(table: &[u64], shift: u32, key: u32) -> bool {
-    let h = u64::from(key).wrapping_mul(PREFIX_MUL);
+    let h = u64::from(key).wrapping_mul(0x9E37_79B9_7F4A_7C15);
     let Some(&word) = table.get((h >> shift) as usize) else {
         return false;
     };
@@ -610,34 +580,5 @@ mod tests {
             .collect();
         assert_eq!(hits, [(2, 13), (25, 36)]);
         assert!(Sweeper::build([(PiiKind::Email, "a@example.com")].into_iter()).is_none());
-    }
-
-    /// A long text is probed with the quick first test: it finds what the
-    /// plain probe finds, with one sweeper or two.
-    #[test]
-    fn long_texts_find_what_probes_find() {
-        let values: Vec<String> = (0..3000).map(|i| format!("tok{i:04}x")).collect();
-        let one = Sweeper::build(values.iter().map(|v| (PiiKind::ApiKey, v.as_str()))).unwrap();
-        let two = Sweeper::build([(PiiKind::Password, "-dash-pw")].into_iter()).unwrap();
-        let mut text = String::new();
-        for i in 0..4000 {
-            text.push_str(&format!("w{i} tok{:04}x tok{i:04}y -dash-pw ", i % 3100));
-        }
-        assert!(text.len() >= QUICK_FROM);
-        let b = text.as_bytes();
-        for secrets in [vec![&one], vec![&one, &two], vec![&two, &one]] {
-            let mut out = Candidates::default();
-            scan(&text, &secrets, &mut out);
-            let got: Vec<(usize, usize)> = out.spans.iter().map(|s| (s.start, s.end)).collect();
-            let want: Vec<(usize, usize)> = (0..b.len())
-                .filter(|&i| i == 0 || !is_word(b[i]) || !is_word(b[i - 1]))
-                .filter_map(|i| {
-                    let found = secrets.iter().find_map(|s| s.probe(b, i));
-                    found.map(|(_, end)| (i, end))
-                })
-                .collect();
-            assert!(got.len() > 3000, "{}", got.len());
-            assert_eq!(got, want);
-        }
     }
 }

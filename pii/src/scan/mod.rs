@@ -102,7 +102,7 @@ pub(crate) fn number_pass(text: &str, secrets: &[&Sweeper], out: &mut Candidates
     let b = text.as_bytes();
     let leads = Leads::of(secrets);
     let lead_set = leads.set();
-    let probe = sweep::Probe::new(secrets, b.len());
+    let probe = sweep::Probe::new(secrets);
     let mut numbers = numeric::Numbers::default();
     for block in Blocks::new(b, leads) {
         let mut events = block.events;
