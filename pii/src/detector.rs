@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
-use aho_corasick::{AhoCorasick, MatchKind};
+use aho_corasick::{AhoCorasick, MatchKind, packed};
 
 use crate::map::{MapEntry, RedactionMap};
 use crate::scan::keyword::{self, KeywordState, Trigger};
@@ -22,12 +22,17 @@ pub struct Detector {
     triggers: Vec<(String, Trigger)>,
 }
 
+/// How the keyword patterns are found. All three report the same
+/// leftmost-longest, non-overlapping matches (a unit test checks that).
 #[derive(Debug, Clone)]
 enum KeywordMatcher {
+    /// Teddy, the SIMD searcher for small pattern sets, used directly: it
+    /// needs SSSE3 or AVX2 at run time (checked when it is built).
+    Packed(packed::Searcher),
+    /// The Aho-Corasick automaton, on processors without those.
     Automaton(AhoCorasick),
     /// Used only if the automaton cannot be built (never for our fixed
-    /// pattern set; a unit test checks that): the same leftmost-longest
-    /// matches found by plain substring search.
+    /// pattern set; a unit test checks that): plain substring search.
     Naive,
 }
 
@@ -60,12 +65,24 @@ impl Detector {
     /// Compile the detector (about a millisecond; do it once).
     pub fn new() -> Self {
         let triggers = keyword::patterns();
-        let keywords = match AhoCorasick::builder()
-            .match_kind(MatchKind::LeftmostLongest)
-            .build(triggers.iter().map(|(p, _)| p))
+        // No pattern is a prefix of another, so at most one matches at any
+        // position and every leftmost match kind finds the same matches.
+        // The pattern order decides which patterns share a Teddy bucket
+        // (see `keyword::patterns`).
+        let keywords = match packed::Config::new()
+            .match_kind(packed::MatchKind::LeftmostLongest)
+            .builder()
+            .extend(triggers.iter().map(|(p, _)| p))
+            .build()
         {
-            Ok(ac) => KeywordMatcher::Automaton(ac),
-            Err(_) => KeywordMatcher::Naive,
+            Some(searcher) => KeywordMatcher::Packed(searcher),
+            None => match AhoCorasick::builder()
+                .match_kind(MatchKind::LeftmostLongest)
+                .build(triggers.iter().map(|(p, _)| p))
+            {
+                Ok(ac) => KeywordMatcher::Automaton(ac),
+                Err(_) => KeywordMatcher::Naive,
+            },
         };
         Detector { keywords, triggers }
     }
@@ -375,6 +392,13 @@ impl Detector {
     fn keyword_pass(&self, text: &str, out: &mut Candidates) {
         let mut state = KeywordState::default();
         match &self.keywords {
+            KeywordMatcher::Packed(searcher) => {
+                for m in searcher.find_iter(text) {
+                    if let Some(&(_, trigger)) = self.triggers.get(m.pattern().as_usize()) {
+                        keyword::on_match(text, m.start(), m.end(), trigger, &mut state, out);
+                    }
+                }
+            }
             KeywordMatcher::Automaton(ac) => {
                 for m in ac.find_iter(text) {
                     if let Some(&(_, trigger)) = self.triggers.get(m.pattern().as_usize()) {
@@ -892,26 +916,64 @@ mod tests {
 
     #[test]
     fn keyword_automaton_builds() {
+        let detector = Detector::new();
         assert!(matches!(
-            Detector::new().keywords,
-            KeywordMatcher::Automaton(_)
+            detector.keywords,
+            KeywordMatcher::Packed(_) | KeywordMatcher::Automaton(_)
         ));
+        assert!(
+            AhoCorasick::builder()
+                .match_kind(MatchKind::LeftmostLongest)
+                .build(detector.triggers.iter().map(|(p, _)| p))
+                .is_ok()
+        );
     }
 
     #[test]
     fn naive_keyword_search_agrees_with_the_automaton() {
         let detector = Detector::new();
-        let KeywordMatcher::Automaton(ac) = &detector.keywords else {
-            panic!("automaton expected");
-        };
-        let text =
-            "Password=x AKIA TOKEN: eyJ sk-1 Bearer -----BEGIN https://u:p@h passkey authorization";
-        let from_ac: Vec<_> = ac.find_iter(text).map(|m| (m.start(), m.end())).collect();
-        let naive: Vec<_> = naive_keyword_matches(text, &detector.triggers)
+        let ac = AhoCorasick::builder()
+            .match_kind(MatchKind::LeftmostLongest)
+            .build(detector.triggers.iter().map(|(p, _)| p))
+            .expect("automaton");
+        let packed = packed::Config::new()
+            .match_kind(packed::MatchKind::LeftmostLongest)
+            .builder()
+            .extend(detector.triggers.iter().map(|(p, _)| p))
+            .build();
+        // Overlapping patterns: only the leftmost of two overlapping ones
+        // counts (`passecret`, `AKIASIA`, `sk------BEGIN `).
+        let mut text = String::from(
+            "Password=x AKIA TOKEN: eyJ sk-1 Bearer -----BEGIN https://u:p@h passkey \
+             authorization passecret AKIASIAKIA xoxb------BEGIN secretoken PASSIGNATURE \
+             ghp_ github_pat_ gho_ xoxs- :// PWD Pwd pwd signatureyJ bEaReR",
+        );
+        // Long enough for the SIMD searcher's main loop, not only its tail.
+        for _ in 0..4 {
+            text = format!("{text} {text} x");
+        }
+        let from_ac: Vec<_> = ac
+            .find_iter(&text)
+            .map(|m| (m.start(), m.end(), m.pattern().as_usize()))
+            .collect();
+        let naive: Vec<_> = naive_keyword_matches(&text, &detector.triggers)
             .into_iter()
-            .map(|(s, e, _)| (s, e))
+            .map(|(s, e, t)| {
+                let id = detector
+                    .triggers
+                    .iter()
+                    .position(|(p, pt)| *pt == t && p.as_bytes() == &text.as_bytes()[s..e]);
+                (s, e, id.unwrap_or(usize::MAX))
+            })
             .collect();
         assert_eq!(from_ac, naive);
+        if let Some(packed) = packed {
+            let from_packed: Vec<_> = packed
+                .find_iter(&text)
+                .map(|m| (m.start(), m.end(), m.pattern().as_usize()))
+                .collect();
+            assert_eq!(from_ac, from_packed);
+        }
     }
 
     #[test]
