@@ -291,16 +291,17 @@ const fn tail_word(w: &[u8]) -> (u128, u128) {
 }
 
 const AUTHORIZATION: (u128, u128) = tail_word(b"authorization");
-const PASSWORD_SUFFIXES: [(u128, u128); 4] = [
-    tail_word(b"password"),
-    tail_word(b"passwd"),
-    tail_word(b"passphrase"),
-    tail_word(b"passwort"),
-];
+const TOKEN: (u128, u128) = tail_word(b"token");
+const PASSWORD: (u128, u128) = tail_word(b"password");
+const PASSWD: (u128, u128) = tail_word(b"passwd");
 const PWD: (u128, u128) = tail_word(b"pwd");
-const SECRET_SUFFIXES: [(u128, u128); 18] = [
-    tail_word(b"token"),
-    tail_word(b"secret"),
+const PASSPHRASE: (u128, u128) = tail_word(b"passphrase");
+const SIGNATURE: (u128, u128) = tail_word(b"signature");
+const PASSWORT: (u128, u128) = tail_word(b"passwort");
+const SECRET: (u128, u128) = tail_word(b"secret");
+const CREDENTIALS: (u128, u128) = tail_word(b"credentials");
+const CREDENTIAL: (u128, u128) = tail_word(b"credential");
+const KEY_SUFFIXES: [(u128, u128); 13] = [
     tail_word(b"apikey"),
     tail_word(b"accesskey"),
     tail_word(b"secretkey"),
@@ -314,9 +315,6 @@ const SECRET_SUFFIXES: [(u128, u128); 18] = [
     tail_word(b"appkey"),
     tail_word(b"authkey"),
     tail_word(b"clientkey"),
-    tail_word(b"credential"),
-    tail_word(b"credentials"),
-    tail_word(b"signature"),
 ];
 
 /// Classify a key name by its suffix. Long, unambiguous words match even
@@ -324,32 +322,33 @@ const SECRET_SUFFIXES: [(u128, u128); 18] = [
 /// `auth`) need a separator or camelCase boundary before them so that
 /// `bypass` and `oauth` stay keys of no interest.
 ///
+/// | Suffix | Class |
+/// |---|---|
+/// | `authorization` | [`KeyClass::Authorization`] |
+/// | `password`, `passwd`, `passphrase`, `passwort`, bounded `pass` | [`KeyClass::Password`] |
+/// | `pwd` | [`KeyClass::Pwd`] |
+/// | `token`, `secret`, `credential(s)`, `signature`, `apikey`, `accesskey`, `secretkey`, `privatekey`, `signingkey`, `encryptionkey`, `masterkey`, `licensekey`, `accountkey`, `subscriptionkey`, `appkey`, `authkey`, `clientkey`, bounded `auth` | [`KeyClass::Secret`] |
+///
 /// Suffixes are compared case-insensitively and with the separators
 /// `_ - .` left out (`api_key`, `Api-Key`, `APIKEY` alike): the last 16
-/// such bytes of the name, packed into one integer, are compared with
-/// each suffix under its mask.
+/// such bytes of the name, packed into one integer, are compared with the
+/// suffixes that end in the name's last letter, each under its mask.
 pub(crate) fn classify_key(key: &[u8]) -> Option<KeyClass> {
     if key.is_empty() || key.len() > MAX_KEY {
         return None;
     }
-    let mut tail = 0u128;
+    let mut buf = [0u8; 16];
     let mut n = 0;
     for &x in key.iter().rev() {
         if !matches!(x, b'_' | b'-' | b'.') {
-            tail |= u128::from(x.to_ascii_lowercase()) << (8 * n);
             n += 1;
+            buf[16 - n] = x.to_ascii_lowercase();
             if n == 16 {
                 break;
             }
         }
     }
-    // Every suffix (and `pass`, `auth`) ends in one of these letters.
-    if !matches!(
-        tail as u8,
-        b'n' | b'd' | b'e' | b't' | b's' | b'y' | b'l' | b'h'
-    ) {
-        return None;
-    }
+    let tail = u128::from_be_bytes(buf);
     let ends = |&(word, mask): &(u128, u128)| tail & mask == word;
     // The name itself (not its separator-free form) ends in `word`, with a
     // separator or a camelCase boundary (or nothing) before it.
@@ -362,19 +361,38 @@ pub(crate) fn classify_key(key: &[u8]) -> Option<KeyClass> {
                 || matches!(key[at - 1], b'_' | b'-' | b'.')
                 || (key[at - 1].is_ascii_lowercase() && key[at].is_ascii_uppercase()))
     };
-    if ends(&AUTHORIZATION) {
-        return Some(KeyClass::Authorization);
-    }
-    if PASSWORD_SUFFIXES.iter().any(ends) || bounded(b"pass") {
-        return Some(KeyClass::Password);
-    }
-    if ends(&PWD) {
-        return Some(KeyClass::Pwd);
-    }
-    if SECRET_SUFFIXES.iter().any(ends) || bounded(b"auth") {
-        return Some(KeyClass::Secret);
-    }
-    None
+    let class = match buf[15] {
+        b'n' if ends(&AUTHORIZATION) => KeyClass::Authorization,
+        b'n' if ends(&TOKEN) => KeyClass::Secret,
+        b'd' if ends(&PASSWORD) || ends(&PASSWD) => KeyClass::Password,
+        b'd' if ends(&PWD) => KeyClass::Pwd,
+        b'e' if ends(&PASSPHRASE) => KeyClass::Password,
+        b'e' if ends(&SIGNATURE) => KeyClass::Secret,
+        b't' if ends(&PASSWORT) => KeyClass::Password,
+        b't' if ends(&SECRET) => KeyClass::Secret,
+        b's' if bounded(b"pass") => KeyClass::Password,
+        b's' if ends(&CREDENTIALS) => KeyClass::Secret,
+        b'y' if KEY_SUFFIXES.iter().any(ends) => KeyClass::Secret,
+        b'l' if ends(&CREDENTIAL) => KeyClass::Secret,
+        b'h' if bounded(b"auth") => KeyClass::Secret,
+        _ => return None,
+    };
+    Some(class)
+}
+
+/// Whether a key name ending in `tail` (the trigger word and what follows
+/// it) can be classified at all: its last letter, separators aside, must
+/// end one of the suffixes of [`classify_key`].
+fn may_classify(tail: &[u8]) -> bool {
+    tail.iter()
+        .rev()
+        .find(|&&x| !matches!(x, b'_' | b'-' | b'.'))
+        .is_some_and(|x| {
+            matches!(
+                x.to_ascii_lowercase(),
+                b'n' | b'd' | b'e' | b't' | b's' | b'y' | b'l' | b'h'
+            )
+        })
 }
 
 fn key_value(
@@ -387,18 +405,26 @@ fn key_value(
     if m_start < state.key_run_end {
         return;
     }
-    let run_start = extend_left(b, m_start, MAX_KEY, is_key_byte);
     let run_end = extend_right(b, m_end, MAX_KEY, is_key_byte);
     state.key_run_end = run_end;
+    // Trailing dots and dashes are not part of the name; the trigger's
+    // letters stop the trimming.
+    let mut ke = run_end;
+    while ke > m_end && matches!(b[ke - 1], b'.' | b'-') {
+        ke -= 1;
+    }
+    // Most names with a trigger word (`authentication`, `max_tokens`)
+    // end in no suffix: known from their last letter, before the name's
+    // start is looked for.
+    if !may_classify(&b[m_start..ke]) {
+        return;
+    }
+    let run_start = extend_left(b, m_start, MAX_KEY, is_key_byte);
     let mut ks = run_start;
     while ks < run_end && b[ks] == b'-' {
         ks += 1;
     }
     let cli = ks > run_start && (run_start == 0 || b[run_start - 1].is_ascii_whitespace());
-    let mut ke = run_end;
-    while ke > ks && matches!(b[ke - 1], b'.' | b'-') {
-        ke -= 1;
-    }
     let Some(class) = classify_key(&b[ks..ke]) else {
         return;
     };
@@ -989,8 +1015,17 @@ fn url_credentials(b: &[u8], colon: usize, out: &mut Candidates) {
         return;
     }
     let auth_start = colon + 3;
-    let auth_end = extend_right(b, auth_start, 512, |x| has(x, AUTHORITY));
-    let Some(at) = memchr::memrchr(b'@', &b[auth_start..auth_end]).map(|k| auth_start + k) else {
+    // The authority, and the last `@` in it, in one scan.
+    let limit = b.len().min(auth_start + 512);
+    let mut auth_end = auth_start;
+    let mut last_at = None;
+    while auth_end < limit && has(b[auth_end], AUTHORITY) {
+        if b[auth_end] == b'@' {
+            last_at = Some(auth_end);
+        }
+        auth_end += 1;
+    }
+    let Some(at) = last_at else {
         return;
     };
     if at == auth_start || at + 1 == auth_end || token_len_at(b, auth_start).is_some() {
@@ -1034,5 +1069,141 @@ mod tests {
         assert_eq!(c("token_count"), None);
         assert_eq!(c("cache_key"), None);
         assert_eq!(c("Authorization"), Some(KeyClass::Authorization));
+    }
+
+    /// [`classify_key`] written plainly: lower-case the name, drop the
+    /// separators, test each suffix in turn.
+    fn classify_key_plainly(key: &[u8]) -> Option<KeyClass> {
+        if key.is_empty() || key.len() > MAX_KEY {
+            return None;
+        }
+        let lower = key.to_ascii_lowercase();
+        let norm: Vec<u8> = lower
+            .iter()
+            .copied()
+            .filter(|x| !matches!(x, b'_' | b'-' | b'.'))
+            .collect();
+        let bounded = |word: &[u8]| -> bool {
+            if !lower.ends_with(word) {
+                return false;
+            }
+            let at = key.len() - word.len();
+            at == 0
+                || matches!(key[at - 1], b'_' | b'-' | b'.')
+                || (key[at - 1].is_ascii_lowercase() && key[at].is_ascii_uppercase())
+        };
+        if norm.ends_with(b"authorization") {
+            return Some(KeyClass::Authorization);
+        }
+        if [&b"password"[..], b"passwd", b"passphrase", b"passwort"]
+            .iter()
+            .any(|w| norm.ends_with(w))
+            || bounded(b"pass")
+        {
+            return Some(KeyClass::Password);
+        }
+        if norm.ends_with(b"pwd") {
+            return Some(KeyClass::Pwd);
+        }
+        let secret: &[&[u8]] = &[
+            b"token",
+            b"secret",
+            b"apikey",
+            b"accesskey",
+            b"secretkey",
+            b"privatekey",
+            b"signingkey",
+            b"encryptionkey",
+            b"masterkey",
+            b"licensekey",
+            b"accountkey",
+            b"subscriptionkey",
+            b"appkey",
+            b"authkey",
+            b"clientkey",
+            b"credential",
+            b"credentials",
+            b"signature",
+        ];
+        if secret.iter().any(|w| norm.ends_with(w)) || bounded(b"auth") {
+            return Some(KeyClass::Secret);
+        }
+        None
+    }
+
+    #[test]
+    fn key_classes_as_written_plainly() {
+        let parts: &[&[u8]] = &[
+            b"pass",
+            b"Pass",
+            b"PASS",
+            b"word",
+            b"Word",
+            b"WORD",
+            b"wd",
+            b"phrase",
+            b"wort",
+            b"pwd",
+            b"PWD",
+            b"auth",
+            b"Auth",
+            b"AUTH",
+            b"orization",
+            b"ORIZATION",
+            b"token",
+            b"Token",
+            b"s",
+            b"secret",
+            b"SECRET",
+            b"key",
+            b"Key",
+            b"KEY",
+            b"api",
+            b"Api",
+            b"access",
+            b"subscription",
+            b"credential",
+            b"Credentials",
+            b"signature",
+            b"o",
+            b"by",
+            b"db",
+            b"x",
+            b"_",
+            b"-",
+            b".",
+            b"1",
+            b"-_",
+            b"aB",
+        ];
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let mut below = |n: usize| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state % n as u64) as usize
+        };
+        for _ in 0..200_000 {
+            let mut key = Vec::new();
+            for _ in 0..1 + below(6) {
+                key.extend_from_slice(parts[below(parts.len())]);
+            }
+            if below(50) == 0 {
+                key = key.repeat(1 + below(8));
+            }
+            assert_eq!(
+                classify_key(&key),
+                classify_key_plainly(&key),
+                "{}",
+                String::from_utf8_lossy(&key)
+            );
+            if let Some(i) = (0..key.len()).rev().find(|&i| key[i].is_ascii_alphabetic()) {
+                assert!(
+                    may_classify(&key[i..]) || classify_key(&key).is_none(),
+                    "{}",
+                    String::from_utf8_lossy(&key)
+                );
+            }
+        }
     }
 }
