@@ -22,13 +22,22 @@ pub struct Detector {
     triggers: Vec<(String, Trigger)>,
 }
 
-/// How the keyword patterns are found. All three report the same
-/// leftmost-longest, non-overlapping matches (a unit test checks that).
+/// How the keyword patterns are found. All report the same leftmost-longest,
+/// non-overlapping matches (a unit test checks that).
 #[derive(Debug, Clone)]
 enum KeywordMatcher {
     /// Teddy, the SIMD searcher for small pattern sets, used directly: it
-    /// needs SSSE3 or AVX2 at run time (checked when it is built).
-    Packed(packed::Searcher),
+    /// needs SSSE3 or AVX2 at run time (checked when it is built). Long
+    /// texts are searched with its narrow form (8 buckets), which reads
+    /// twice the bytes per step; short ones (the second look's windows),
+    /// where a search costs little per byte but much per candidate, with
+    /// the wide form (16 buckets, fewer patterns to verify per candidate)
+    /// where AVX2 has it. Each comes with the trigger of each of its
+    /// pattern ids (see [`keyword::teddy_patterns`]).
+    Packed {
+        long: Box<(packed::Searcher, Vec<Trigger>)>,
+        short: Box<(packed::Searcher, Vec<Trigger>)>,
+    },
     /// The Aho-Corasick automaton, on processors without those.
     Automaton(AhoCorasick),
     /// Used only if the automaton cannot be built (never for our fixed
@@ -68,15 +77,23 @@ impl Detector {
         // No pattern is a prefix of another, so at most one matches at any
         // position and every leftmost match kind finds the same matches.
         // The pattern order decides which patterns share a Teddy bucket
-        // (see `keyword::patterns`).
-        let keywords = match packed::Config::new()
-            .match_kind(packed::MatchKind::LeftmostLongest)
-            .builder()
-            .extend(triggers.iter().map(|(p, _)| p))
-            .build()
-        {
-            Some(searcher) => KeywordMatcher::Packed(searcher),
-            None => match AhoCorasick::builder()
+        // (see `keyword::teddy_patterns`).
+        let teddy = |narrow: bool| {
+            let patterns = keyword::teddy_patterns(narrow);
+            let searcher = packed::Config::new()
+                .match_kind(packed::MatchKind::LeftmostLongest)
+                .only_teddy_fat(narrow.then_some(false))
+                .builder()
+                .extend(patterns.iter().map(|(p, _)| p))
+                .build()?;
+            Some(Box::new((
+                searcher,
+                patterns.iter().map(|&(_, t)| t).collect(),
+            )))
+        };
+        let keywords = match (teddy(true), teddy(false)) {
+            (Some(long), Some(short)) => KeywordMatcher::Packed { long, short },
+            _ => match AhoCorasick::builder()
                 .match_kind(MatchKind::LeftmostLongest)
                 .build(triggers.iter().map(|(p, _)| p))
             {
@@ -392,9 +409,14 @@ impl Detector {
     fn keyword_pass(&self, text: &str, out: &mut Candidates) {
         let mut state = KeywordState::default();
         match &self.keywords {
-            KeywordMatcher::Packed(searcher) => {
+            KeywordMatcher::Packed { long, short } => {
+                let (searcher, triggers) = if text.len() >= LONG_TEXT {
+                    &**long
+                } else {
+                    &**short
+                };
                 for m in searcher.find_iter(text) {
-                    if let Some(&(_, trigger)) = self.triggers.get(m.pattern().as_usize()) {
+                    if let Some(&trigger) = triggers.get(m.pattern().as_usize()) {
                         keyword::on_match(text, m.start(), m.end(), trigger, &mut state, out);
                     }
                 }
@@ -647,6 +669,10 @@ const MAX_SETTLE_ROUNDS: usize = 3;
 /// (a round is one more sweep of the text), where secrets cut back more
 /// often than this are left to a second pass.
 const MAX_SWEEP_ROUNDS: usize = 32;
+
+/// Texts at least this long are searched for keywords with Teddy's narrow
+/// form, shorter ones with its wide form (see [`KeywordMatcher::Packed`]).
+const LONG_TEXT: usize = 1024;
 
 /// Leftmost-longest keyword matches by plain substring search.
 fn naive_keyword_matches(
@@ -919,7 +945,7 @@ mod tests {
         let detector = Detector::new();
         assert!(matches!(
             detector.keywords,
-            KeywordMatcher::Packed(_) | KeywordMatcher::Automaton(_)
+            KeywordMatcher::Packed { .. } | KeywordMatcher::Automaton(_)
         ));
         assert!(
             AhoCorasick::builder()
@@ -936,11 +962,6 @@ mod tests {
             .match_kind(MatchKind::LeftmostLongest)
             .build(detector.triggers.iter().map(|(p, _)| p))
             .expect("automaton");
-        let packed = packed::Config::new()
-            .match_kind(packed::MatchKind::LeftmostLongest)
-            .builder()
-            .extend(detector.triggers.iter().map(|(p, _)| p))
-            .build();
         // Overlapping patterns: only the leftmost of two overlapping ones
         // counts (`passecret`, `AKIASIA`, `sk------BEGIN `).
         let mut text = String::from(
@@ -967,12 +988,23 @@ mod tests {
             })
             .collect();
         assert_eq!(from_ac, naive);
-        if let Some(packed) = packed {
-            let from_packed: Vec<_> = packed
+        let KeywordMatcher::Packed { long, short } = &detector.keywords else {
+            return;
+        };
+        // The searchers number the patterns in their own orders: compare
+        // the matched texts and triggers.
+        let named = |v: Vec<(usize, usize, usize)>| -> Vec<(usize, usize, Trigger)> {
+            v.into_iter()
+                .map(|(s, e, id)| (s, e, detector.triggers[id].1))
+                .collect()
+        };
+        let from_ac = named(from_ac);
+        for (searcher, triggers) in [&**long, &**short] {
+            let found: Vec<_> = searcher
                 .find_iter(&text)
-                .map(|m| (m.start(), m.end(), m.pattern().as_usize()))
+                .map(|m| (m.start(), m.end(), triggers[m.pattern().as_usize()]))
                 .collect();
-            assert_eq!(from_ac, from_packed);
+            assert_eq!(from_ac, found);
         }
     }
 

@@ -60,25 +60,26 @@ pub(crate) enum Trigger {
     Scheme,
 }
 
-/// The patterns of the keyword pass with their triggers, in pattern-id
-/// order. Key words and `bearer` are matched in three spellings
-/// (`password`, `Password`, `PASSWORD`), which covers snake, kebab, camel
-/// and screaming case (`dbPassword`, `X-Api-Key`, `PGPASSWORD`); prefixes
-/// are case-sensitive by nature. Only the trigger word must match
-/// (`PassWord` is found by `Pass`); a trigger in odd mixed case
-/// (`pAsSword`) is not recognised.
+/// The patterns of the keyword pass with their triggers. Key words and
+/// `bearer` are matched in three spellings (`password`, `Password`,
+/// `PASSWORD`), which covers snake, kebab, camel and screaming case
+/// (`dbPassword`, `X-Api-Key`, `PGPASSWORD`); prefixes are case-sensitive
+/// by nature. Only the trigger word must match (`PassWord` is found by
+/// `Pass`); a trigger in odd mixed case (`pAsSword`) is not recognised.
 ///
 /// No pattern is a prefix of another. The search is case-sensitive and the
-/// set small, so Teddy (SIMD) can run it: it sorts the patterns into 16
-/// buckets (8 without AVX2) by their first three bytes and verifies a
-/// bucket, pattern by pattern, wherever those bytes could start one of its
-/// patterns. Which patterns share a bucket follows from their order here
-/// (the three spellings of a word always do), and the order was chosen,
-/// by measuring on generated logs and the texts of the second look, so
-/// that frequent patterns have few bucket mates and the bytes of each
-/// bucket's patterns rarely combine into false candidates: reordering
-/// changes no match, only the speed.
-const PATTERNS: [(&str, Trigger); 50] = [
+/// set small, so Teddy (SIMD) can run it: it sorts the patterns into
+/// buckets by their first three bytes and verifies a bucket, pattern by
+/// pattern, wherever those bytes could start one of its patterns. Which
+/// patterns share a bucket follows from their order (the three spellings
+/// of a word always do), so there is one order for Teddy's wide form (16
+/// buckets, here) and one for its narrow form (8 buckets, [`NARROW`]), each
+/// chosen by measuring on generated logs (the narrow form searches long
+/// texts) or on the windows of the second look (the wide form searches
+/// short ones), so that frequent patterns have few bucket mates and the
+/// bytes of each bucket's patterns rarely combine into false candidates.
+/// Reordering changes no match, only the speed.
+const WIDE: [(&str, Trigger); 50] = [
     ("pass", Trigger::Key),
     ("://", Trigger::Scheme),
     ("AROA", Trigger::Aws),
@@ -131,9 +132,69 @@ const PATTERNS: [(&str, Trigger); 50] = [
     ("KEY", Trigger::Key),
 ];
 
+/// The patterns of [`WIDE`] in the order for Teddy's narrow form.
+const NARROW: [(&str, Trigger); 50] = [
+    ("bearer", Trigger::Bearer),
+    ("token", Trigger::Key),
+    ("credential", Trigger::Key),
+    ("pass", Trigger::Key),
+    ("github_pat_", Trigger::GithubPat),
+    ("-----BEGIN ", Trigger::PrivateKey),
+    ("signature", Trigger::Key),
+    ("ASIA", Trigger::Aws),
+    ("key", Trigger::Key),
+    ("xoxa-", Trigger::Slack),
+    ("eyJ", Trigger::Jwt),
+    ("ghp_", Trigger::Github),
+    ("AROA", Trigger::Aws),
+    ("auth", Trigger::Key),
+    ("secret", Trigger::Key),
+    ("AGPA", Trigger::Aws),
+    ("Credential", Trigger::Key),
+    ("ANPA", Trigger::Aws),
+    ("CREDENTIAL", Trigger::Key),
+    ("ghs_", Trigger::Github),
+    ("ghr_", Trigger::Github),
+    ("://", Trigger::Scheme),
+    ("sk-", Trigger::Openai),
+    ("AIPA", Trigger::Aws),
+    ("Signature", Trigger::Key),
+    ("ANVA", Trigger::Aws),
+    ("SIGNATURE", Trigger::Key),
+    ("ghu_", Trigger::Github),
+    ("gho_", Trigger::Github),
+    ("Bearer", Trigger::Bearer),
+    ("BEARER", Trigger::Bearer),
+    ("AIDA", Trigger::Aws),
+    ("Secret", Trigger::Key),
+    ("SECRET", Trigger::Key),
+    ("Token", Trigger::Key),
+    ("TOKEN", Trigger::Key),
+    ("xoxb-", Trigger::Slack),
+    ("xoxp-", Trigger::Slack),
+    ("xoxr-", Trigger::Slack),
+    ("AKIA", Trigger::Aws),
+    ("xoxs-", Trigger::Slack),
+    ("Pass", Trigger::Key),
+    ("PASS", Trigger::Key),
+    ("Auth", Trigger::Key),
+    ("AUTH", Trigger::Key),
+    ("Key", Trigger::Key),
+    ("KEY", Trigger::Key),
+    ("pwd", Trigger::Key),
+    ("Pwd", Trigger::Key),
+    ("PWD", Trigger::Key),
+];
+
 /// Every pattern of the keyword pass with its trigger, in pattern-id order.
 pub(crate) fn patterns() -> Vec<(String, Trigger)> {
-    PATTERNS.iter().map(|&(p, t)| (p.to_owned(), t)).collect()
+    NARROW.iter().map(|&(p, t)| (p.to_owned(), t)).collect()
+}
+
+/// The patterns in the order for Teddy's narrow (8 buckets) or wide (16
+/// buckets) form.
+pub(crate) fn teddy_patterns(narrow: bool) -> &'static [(&'static str, Trigger)] {
+    if narrow { &NARROW } else { &WIDE }
 }
 
 /// Longest value a key/value or bearer detector reports. Real secrets are
