@@ -334,50 +334,6 @@ pub(crate) enum KeyClass {
     Authorization,
 }
 
-/// `w` (lower case, at most 16 bytes) as [`classify_key`] packs the end
-/// of a key name: the last byte lowest, with the mask of its bytes.
-const fn tail_word(w: &[u8]) -> (u128, u128) {
-    let mut v = 0u128;
-    let mut i = 0;
-    while i < w.len() {
-        v = v << 8 | w[i] as u128;
-        i += 1;
-    }
-    let mask = if w.len() >= 16 {
-        u128::MAX
-    } else {
-        (1u128 << (8 * w.len())) - 1
-    };
-    (v, mask)
-}
-
-const AUTHORIZATION: (u128, u128) = tail_word(b"authorization");
-const TOKEN: (u128, u128) = tail_word(b"token");
-const PASSWORD: (u128, u128) = tail_word(b"password");
-const PASSWD: (u128, u128) = tail_word(b"passwd");
-const PWD: (u128, u128) = tail_word(b"pwd");
-const PASSPHRASE: (u128, u128) = tail_word(b"passphrase");
-const SIGNATURE: (u128, u128) = tail_word(b"signature");
-const PASSWORT: (u128, u128) = tail_word(b"passwort");
-const SECRET: (u128, u128) = tail_word(b"secret");
-const CREDENTIALS: (u128, u128) = tail_word(b"credentials");
-const CREDENTIAL: (u128, u128) = tail_word(b"credential");
-const KEY_SUFFIXES: [(u128, u128); 13] = [
-    tail_word(b"apikey"),
-    tail_word(b"accesskey"),
-    tail_word(b"secretkey"),
-    tail_word(b"privatekey"),
-    tail_word(b"signingkey"),
-    tail_word(b"encryptionkey"),
-    tail_word(b"masterkey"),
-    tail_word(b"licensekey"),
-    tail_word(b"accountkey"),
-    tail_word(b"subscriptionkey"),
-    tail_word(b"appkey"),
-    tail_word(b"authkey"),
-    tail_word(b"clientkey"),
-];
-
 /// Classify a key name by its suffix. Long, unambiguous words match even
 /// glued to a prefix (`PGPASSWORD`, `clientsecret`); short ones (`pass`,
 /// `auth`) need a separator or camelCase boundary before them so that
@@ -391,26 +347,19 @@ const KEY_SUFFIXES: [(u128, u128); 13] = [
 /// | `token`, `secret`, `credential(s)`, `signature`, `apikey`, `accesskey`, `secretkey`, `privatekey`, `signingkey`, `encryptionkey`, `masterkey`, `licensekey`, `accountkey`, `subscriptionkey`, `appkey`, `authkey`, `clientkey`, bounded `auth` | [`KeyClass::Secret`] |
 ///
 /// Suffixes are compared case-insensitively and with the separators
-/// `_ - .` left out (`api_key`, `Api-Key`, `APIKEY` alike): the last 16
-/// such bytes of the name, packed into one integer, are compared with the
-/// suffixes that end in the name's last letter, each under its mask.
+/// `_ - .` left out (`api_key`, `Api-Key`, `APIKEY` alike). Only the
+/// suffixes that end in the name's last letter are tried, each compared
+/// from its end, so most fail after a letter or two.
 pub(crate) fn classify_key(key: &[u8]) -> Option<KeyClass> {
     if key.is_empty() || key.len() > MAX_KEY {
         return None;
     }
-    let mut buf = [0u8; 16];
-    let mut n = 0;
-    for &x in key.iter().rev() {
-        if !matches!(x, b'_' | b'-' | b'.') {
-            n += 1;
-            buf[16 - n] = x.to_ascii_lowercase();
-            if n == 16 {
-                break;
-            }
-        }
-    }
-    let tail = u128::from_be_bytes(buf);
-    let ends = |&(word, mask): &(u128, u128)| tail & mask == word;
+    let last = key
+        .iter()
+        .rev()
+        .find(|&&x| !is_separator(x))?
+        .to_ascii_lowercase();
+    let ends = |word: &[u8]| ends_without_separators(key, word);
     // The name itself (not its separator-free form) ends in `word`, with a
     // separator or a camelCase boundary (or nothing) before it.
     let bounded = |word: &[u8]| -> bool {
@@ -419,26 +368,68 @@ pub(crate) fn classify_key(key: &[u8]) -> Option<KeyClass> {
         };
         key[at..].eq_ignore_ascii_case(word)
             && (at == 0
-                || matches!(key[at - 1], b'_' | b'-' | b'.')
+                || is_separator(key[at - 1])
                 || (key[at - 1].is_ascii_lowercase() && key[at].is_ascii_uppercase()))
     };
-    let class = match buf[15] {
-        b'n' if ends(&AUTHORIZATION) => KeyClass::Authorization,
-        b'n' if ends(&TOKEN) => KeyClass::Secret,
-        b'd' if ends(&PASSWORD) || ends(&PASSWD) => KeyClass::Password,
-        b'd' if ends(&PWD) => KeyClass::Pwd,
-        b'e' if ends(&PASSPHRASE) => KeyClass::Password,
-        b'e' if ends(&SIGNATURE) => KeyClass::Secret,
-        b't' if ends(&PASSWORT) => KeyClass::Password,
-        b't' if ends(&SECRET) => KeyClass::Secret,
+    let class = match last {
+        b'n' if ends(b"authorization") => KeyClass::Authorization,
+        b'n' if ends(b"token") => KeyClass::Secret,
+        b'd' if ends(b"password") || ends(b"passwd") => KeyClass::Password,
+        b'd' if ends(b"pwd") => KeyClass::Pwd,
+        b'e' if ends(b"passphrase") => KeyClass::Password,
+        b'e' if ends(b"signature") => KeyClass::Secret,
+        b't' if ends(b"passwort") => KeyClass::Password,
+        b't' if ends(b"secret") => KeyClass::Secret,
         b's' if bounded(b"pass") => KeyClass::Password,
-        b's' if ends(&CREDENTIALS) => KeyClass::Secret,
-        b'y' if KEY_SUFFIXES.iter().any(ends) => KeyClass::Secret,
-        b'l' if ends(&CREDENTIAL) => KeyClass::Secret,
+        b's' if ends(b"credentials") => KeyClass::Secret,
+        b'y' if ends(b"key") && KEY_PREFIXES.iter().any(|p| ends_before_key(key, p)) => {
+            KeyClass::Secret
+        }
+        b'l' if ends(b"credential") => KeyClass::Secret,
         b'h' if bounded(b"auth") => KeyClass::Secret,
         _ => return None,
     };
     Some(class)
+}
+
+/// What comes before `key` in the `…key` suffixes of [`classify_key`].
+const KEY_PREFIXES: [&[u8]; 13] = [
+    b"api",
+    b"access",
+    b"secret",
+    b"private",
+    b"signing",
+    b"encryption",
+    b"master",
+    b"license",
+    b"account",
+    b"subscription",
+    b"app",
+    b"auth",
+    b"client",
+];
+
+fn is_separator(x: u8) -> bool {
+    matches!(x, b'_' | b'-' | b'.')
+}
+
+/// Whether `key`, with the separators `_ - .` left out and lower-cased,
+/// ends in `word` (lower case).
+fn ends_without_separators(key: &[u8], word: &[u8]) -> bool {
+    let mut rest = key.iter().rev().filter(|&&x| !is_separator(x));
+    word.iter()
+        .rev()
+        .all(|&w| rest.next().is_some_and(|x| x.to_ascii_lowercase() == w))
+}
+
+/// Whether `key` (known to end in `key`, separators aside) has `prefix`
+/// right before that `key`, separators aside.
+fn ends_before_key(key: &[u8], prefix: &[u8]) -> bool {
+    let mut rest = key.iter().rev().filter(|&&x| !is_separator(x)).skip(3);
+    prefix
+        .iter()
+        .rev()
+        .all(|&w| rest.next().is_some_and(|x| x.to_ascii_lowercase() == w))
 }
 
 /// Whether a key name ending in `tail` (the trigger word and what follows
