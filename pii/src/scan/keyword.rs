@@ -318,6 +318,88 @@ fn has(x: u8, class: u8) -> bool {
     KW_CLASS[x as usize] & class != 0
 }
 
+// ---------------------------------------------------------------- runs of bytes
+
+// Credentials and token bodies, often a hundred bytes and more (JWTs), are
+// walked eight bytes at a time while all eight are letters or digits (or
+// one of a few common punctuation bytes), and byte by byte elsewhere: each
+// such word is tested with a handful of integer operations. (Key names and
+// host names are too short for this to pay.) A lane is one byte of a
+// `u64`; a lane "is set" when its high bit is.
+
+const fn splat(x: u8) -> u64 {
+    u64::from_ne_bytes([x; 8])
+}
+
+const HIGH: u64 = splat(0x80);
+
+/// The lanes of `v` holding an ASCII letter or digit.
+#[inline(always)]
+fn alnum_lanes(v: u64) -> u64 {
+    let low7 = v & !HIGH;
+    // `x + (0x80 - lo)` sets the high bit exactly when `x >= lo`, and
+    // `x + (0x7f - hi)` exactly when `x > hi` (no carry leaves a lane: x
+    // has its high bit clear).
+    let in_range = |x: u64, lo: u8, hi: u8| (x + splat(0x80 - lo)) & !(x + splat(0x7f - hi));
+    let digit = in_range(low7, b'0', b'9');
+    // `| 0x20` maps `A-Z` onto `a-z` and no other byte into it.
+    let letter = in_range(low7 | splat(0x20), b'a', b'z');
+    (digit | letter) & !v & HIGH
+}
+
+/// The lanes of `v` equal to `c`.
+#[inline(always)]
+fn eq_lanes(v: u64, c: u8) -> u64 {
+    let x = v ^ splat(c);
+    // A lane is zero when neither its low seven bits nor its high bit are.
+    !(((x & !HIGH) + !HIGH) | x) & HIGH
+}
+
+/// The eight bytes of `b` at `i`, if there are eight before `ceil`.
+#[inline(always)]
+fn word_at(b: &[u8], i: usize, ceil: usize) -> Option<u64> {
+    if i + 8 > ceil {
+        return None;
+    }
+    let w: [u8; 8] = b.get(i..i + 8)?.try_into().ok()?;
+    Some(u64::from_le_bytes(w))
+}
+
+/// Like [`extend_right`] with `class`, taking eight bytes at a step where
+/// `fast` (lanes of bytes known to be of `class`) covers all of them.
+#[inline(always)]
+fn run_right(
+    b: &[u8],
+    from: usize,
+    max: usize,
+    fast: impl Fn(u64) -> u64,
+    class: impl Fn(u8) -> bool,
+) -> usize {
+    let ceil = from.saturating_add(max).min(b.len());
+    let mut i = from;
+    loop {
+        while let Some(v) = word_at(b, i, ceil) {
+            let miss = !fast(v) & HIGH;
+            if miss != 0 {
+                i += (miss.trailing_zeros() / 8) as usize;
+                break;
+            }
+            i += 8;
+        }
+        if i < ceil && class(b[i]) {
+            i += 1;
+        } else {
+            return i;
+        }
+    }
+}
+
+/// Lanes of letters, digits, `- . _`: bearer credential bytes.
+#[inline(always)]
+fn bearer_lanes(v: u64) -> u64 {
+    alnum_lanes(v) | eq_lanes(v, b'-') | eq_lanes(v, b'.') | eq_lanes(v, b'_')
+}
+
 // ---------------------------------------------------------------- key=value
 
 fn is_key_byte(b: u8) -> bool {
@@ -590,13 +672,14 @@ fn value_at(b: &[u8], i: usize) -> Option<(usize, usize)> {
         // escapes the byte after it; inside `\"…\"` it starts the close.
         let close = q[q.len() - 1];
         let escaped = q.len() == 1;
+        let ceil = b.len().min(vs + MAX_VALUE + 1);
         let mut j = vs;
-        while j < b.len() && j - vs <= MAX_VALUE {
-            let x = b[j];
-            if !has(x, QUOTE_STOP) {
-                j += 1;
-                continue;
+        loop {
+            if j >= ceil {
+                return None;
             }
+            j = run_right(b, j, ceil - j, alnum_lanes, |x| !has(x, QUOTE_STOP));
+            let &x = b.get(j).filter(|_| j < ceil)?;
             if x == b'\n' || x == b'\r' {
                 return None;
             }
@@ -612,20 +695,21 @@ fn value_at(b: &[u8], i: usize) -> Option<(usize, usize)> {
                 j += 1;
             }
         }
-        return None;
     }
     // A replacement token ends an unquoted value: the text after a value
     // that was redacted must not be read as more of the value.
     let end = b.len().min(i + MAX_VALUE);
     let mut ve = i;
-    while ve < end {
-        let x = b[ve];
-        if has(x, VALUE_END) || (x == b'[' && token_len_at(b, ve).is_some()) {
-            break;
+    loop {
+        ve = run_right(b, ve, end - ve, alnum_lanes, |x| {
+            !has(x, VALUE_END) && x != b'['
+        });
+        if ve < end && b[ve] == b'[' && token_len_at(b, ve).is_none() {
+            ve += 1;
+        } else {
+            return Some((i, ve));
         }
-        ve += 1;
     }
-    Some((i, ve))
 }
 
 const PLACEHOLDERS: &[&[u8]] = &[
@@ -823,7 +907,7 @@ fn authorization(b: &[u8], ks: usize, ke: usize, out: &mut Candidates) {
         if scheme.eq_ignore_ascii_case(b"digest") {
             return;
         }
-        let end = extend_right(b, cred, MAX_VALUE, is_bearer_char);
+        let end = run_right(b, cred, MAX_VALUE, bearer_lanes, is_bearer_char);
         let kind = if scheme.eq_ignore_ascii_case(b"bearer") {
             PiiKind::BearerToken
         } else {
@@ -857,7 +941,7 @@ fn bearer(b: &[u8], s: usize, e: usize, out: &mut Candidates) {
     if i == e || token_len_at(b, i).is_some() {
         return;
     }
-    let end = extend_right(b, i, MAX_VALUE, is_bearer_char);
+    let end = run_right(b, i, MAX_VALUE, bearer_lanes, is_bearer_char);
     if end - i >= 8 {
         out.push(PiiKind::BearerToken, i, end);
     }
@@ -902,15 +986,19 @@ fn prefixed(
 /// End of a token body: bytes matching `body`, stopping before `stop`
 /// (`---` for vendor tokens, which never contain one; `-----` for base64url
 /// parts): where a `-----BEGIN` line or a dashed separator starts.
+/// Letters and digits, eight at a time, are taken without a look at `body`
+/// (every body takes them) or `stop` (which starts with `-`).
 fn body_end(b: &[u8], start: usize, body: impl Fn(u8) -> bool, stop: &[u8]) -> usize {
+    let ceil = b.len().min(start + MAX_VALUE);
     let mut end = start;
-    while end < b.len() && end - start < MAX_VALUE && body(b[end]) {
-        if b[end] == b'-' && b[end..].starts_with(stop) {
-            break;
+    loop {
+        end = run_right(b, end, ceil - end, alnum_lanes, |_| false);
+        if end < ceil && body(b[end]) && !(b[end] == b'-' && b[end..].starts_with(stop)) {
+            end += 1;
+        } else {
+            return end;
         }
-        end += 1;
     }
-    end
 }
 
 fn openai(b: &[u8], s: usize, e: usize, out: &mut Candidates) {
@@ -1121,6 +1209,39 @@ mod tests {
         assert_eq!(c("token_count"), None);
         assert_eq!(c("cache_key"), None);
         assert_eq!(c("Authorization"), Some(KeyClass::Authorization));
+    }
+
+    #[test]
+    fn runs_eight_at_a_time_end_where_byte_by_byte() {
+        let alphabet = b"aZ09-._~+/=@:[] \n\"\\\xc3\xa9";
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let mut below = |n: usize| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state % n as u64) as usize
+        };
+        for _ in 0..20_000 {
+            let len = below(80);
+            let mut b: Vec<u8> = (0..len).map(|_| alphabet[below(alphabet.len())]).collect();
+            // Long letter runs too.
+            if below(2) == 0 {
+                let at = below(len + 1);
+                b.splice(at..at, std::iter::repeat_n(b'k', below(40)));
+            }
+            let from = below(b.len() + 1);
+            let max = below(100);
+            assert_eq!(
+                run_right(&b, from, max, bearer_lanes, is_bearer_char),
+                extend_right(&b, from, max, is_bearer_char),
+                "{b:?} {from} {max}"
+            );
+            let alnum = |x: u8| x.is_ascii_alphanumeric();
+            assert_eq!(
+                run_right(&b, from, max, alnum_lanes, alnum),
+                extend_right(&b, from, max, alnum)
+            );
+        }
     }
 
     /// [`classify_key`] written plainly: lower-case the name, drop the
