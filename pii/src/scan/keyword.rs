@@ -1155,19 +1155,28 @@ fn url_credentials(b: &[u8], colon: usize, out: &mut Candidates) {
         return;
     }
     let auth_start = colon + 3;
-    // The authority, and the last `@` in it, in one scan.
+    // Most authorities hold no `@`: the first `@`, `/` or `"` ahead tells
+    // (`/` and `"` end an authority), by a vector search. Only with an
+    // `@` first, and nothing before it ending the authority, is the
+    // authority read, with the last `@` in it.
     let limit = b.len().min(auth_start + 512);
-    let mut auth_end = auth_start;
-    let mut last_at = None;
+    let Some(first_at) = memchr::memchr3(b'@', b'/', b'"', &b[auth_start..limit])
+        .map(|k| auth_start + k)
+        .filter(|&k| b[k] == b'@')
+    else {
+        return;
+    };
+    if !b[auth_start..first_at].iter().all(|&x| has(x, AUTHORITY)) {
+        return;
+    }
+    let mut auth_end = first_at + 1;
+    let mut at = first_at;
     while auth_end < limit && has(b[auth_end], AUTHORITY) {
         if b[auth_end] == b'@' {
-            last_at = Some(auth_end);
+            at = auth_end;
         }
         auth_end += 1;
     }
-    let Some(at) = last_at else {
-        return;
-    };
     if at == auth_start || at + 1 == auth_end || token_len_at(b, auth_start).is_some() {
         return;
     }
