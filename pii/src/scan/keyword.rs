@@ -431,7 +431,8 @@ pub(crate) enum KeyClass {
 /// Suffixes are compared case-insensitively and with the separators
 /// `_ - .` left out (`api_key`, `Api-Key`, `APIKEY` alike). Only the
 /// suffixes that end in the name's last letter are tried, each compared
-/// from its end, so most fail after a letter or two.
+/// from its end, so most fail after a letter or two; the thirteen `…key`
+/// suffixes are compared at once with the packed end of the name.
 pub(crate) fn classify_key(key: &[u8]) -> Option<KeyClass> {
     if key.is_empty() || key.len() > MAX_KEY {
         return None;
@@ -464,7 +465,11 @@ pub(crate) fn classify_key(key: &[u8]) -> Option<KeyClass> {
         b't' if ends(b"secret") => KeyClass::Secret,
         b's' if bounded(b"pass") => KeyClass::Password,
         b's' if ends(b"credentials") => KeyClass::Secret,
-        b'y' if ends(b"key") && KEY_PREFIXES.iter().any(|p| ends_before_key(key, p)) => {
+        b'y' if ends(b"key") && {
+            let tail = packed_tail(key);
+            KEY_SUFFIXES.iter().any(|&(word, mask)| tail & mask == word)
+        } =>
+        {
             KeyClass::Secret
         }
         b'l' if ends(b"credential") => KeyClass::Secret,
@@ -474,22 +479,57 @@ pub(crate) fn classify_key(key: &[u8]) -> Option<KeyClass> {
     Some(class)
 }
 
-/// What comes before `key` in the `…key` suffixes of [`classify_key`].
-const KEY_PREFIXES: [&[u8]; 13] = [
-    b"api",
-    b"access",
-    b"secret",
-    b"private",
-    b"signing",
-    b"encryption",
-    b"master",
-    b"license",
-    b"account",
-    b"subscription",
-    b"app",
-    b"auth",
-    b"client",
+/// `w` (lower case, at most 16 bytes) packed as [`packed_tail`] packs the
+/// end of a name, with the mask of its bytes.
+const fn packed_word(w: &[u8]) -> (u128, u128) {
+    let mut v = 0u128;
+    let mut i = 0;
+    while i < w.len() {
+        v = v << 8 | w[i] as u128;
+        i += 1;
+    }
+    let mask = if w.len() >= 16 {
+        u128::MAX
+    } else {
+        (1u128 << (8 * w.len())) - 1
+    };
+    (v, mask)
+}
+
+/// The `…key` suffixes of [`classify_key`], packed.
+const KEY_SUFFIXES: [(u128, u128); 13] = [
+    packed_word(b"apikey"),
+    packed_word(b"accesskey"),
+    packed_word(b"secretkey"),
+    packed_word(b"privatekey"),
+    packed_word(b"signingkey"),
+    packed_word(b"encryptionkey"),
+    packed_word(b"masterkey"),
+    packed_word(b"licensekey"),
+    packed_word(b"accountkey"),
+    packed_word(b"subscriptionkey"),
+    packed_word(b"appkey"),
+    packed_word(b"authkey"),
+    packed_word(b"clientkey"),
 ];
+
+/// The last 16 bytes of `key` other than the separators `_ - .`,
+/// lower-cased, packed into one integer with the last byte lowest (zeros
+/// above, for shorter names): a suffix test is then one masked compare.
+fn packed_tail(key: &[u8]) -> u128 {
+    let mut buf = [0u8; 16];
+    let mut n = 0;
+    for &x in key.iter().rev() {
+        if !is_separator(x) {
+            n += 1;
+            buf[16 - n] = x.to_ascii_lowercase();
+            if n == 16 {
+                break;
+            }
+        }
+    }
+    u128::from_be_bytes(buf)
+}
 
 fn is_separator(x: u8) -> bool {
     matches!(x, b'_' | b'-' | b'.')
@@ -500,16 +540,6 @@ fn is_separator(x: u8) -> bool {
 fn ends_without_separators(key: &[u8], word: &[u8]) -> bool {
     let mut rest = key.iter().rev().filter(|&&x| !is_separator(x));
     word.iter()
-        .rev()
-        .all(|&w| rest.next().is_some_and(|x| x.to_ascii_lowercase() == w))
-}
-
-/// Whether `key` (known to end in `key`, separators aside) has `prefix`
-/// right before that `key`, separators aside.
-fn ends_before_key(key: &[u8], prefix: &[u8]) -> bool {
-    let mut rest = key.iter().rev().filter(|&&x| !is_separator(x)).skip(3);
-    prefix
-        .iter()
         .rev()
         .all(|&w| rest.next().is_some_and(|x| x.to_ascii_lowercase() == w))
 }
