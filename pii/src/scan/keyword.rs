@@ -870,6 +870,24 @@ const STOPWORDS: &[&[u8]] = &[
     b"it",
 ];
 
+const fn longest(words: &[&[u8]]) -> usize {
+    let mut most = 0;
+    let mut i = 0;
+    while i < words.len() {
+        if words[i].len() > most {
+            most = words[i].len();
+        }
+        i += 1;
+    }
+    most
+}
+
+/// The longest placeholder or stop word: longer values are neither.
+const LONGEST_WORD: usize = {
+    let (p, s) = (longest(PLACEHOLDERS), longest(STOPWORDS));
+    if p > s { p } else { s }
+};
+
 fn accept_value(v: &[u8], class: KeyClass, natural: bool) -> bool {
     let min = match (class, natural) {
         (_, true) => 3,
@@ -879,8 +897,8 @@ fn accept_value(v: &[u8], class: KeyClass, natural: bool) -> bool {
     if v.len() < min || token_len_at(v, 0).is_some() {
         return false;
     }
-    if v.len() <= 16 {
-        let mut buf = [0u8; 16];
+    if v.len() <= LONGEST_WORD {
+        let mut buf = [0u8; LONGEST_WORD];
         let lower = &mut buf[..v.len()];
         lower.copy_from_slice(v);
         lower.make_ascii_lowercase();
