@@ -538,6 +538,24 @@ fn is_separator(x: u8) -> bool {
 /// Whether `key`, with the separators `_ - .` left out and lower-cased,
 /// ends in `word` (lower case).
 fn ends_without_separators(key: &[u8], word: &[u8]) -> bool {
+    // Most names hold no separator near their end: compare byte for byte
+    // from the end (`w` is a lower-case letter, so `x | 0x20 == w` is `x`
+    // in either case); only at a separator take the slow way.
+    if let Some(at) = key.len().checked_sub(word.len()) {
+        let mut separator = false;
+        for (&x, &w) in key[at..].iter().zip(word).rev() {
+            if x | 0x20 != w {
+                if !is_separator(x) {
+                    return false;
+                }
+                separator = true;
+                break;
+            }
+        }
+        if !separator {
+            return true;
+        }
+    }
     let mut rest = key.iter().rev().filter(|&&x| !is_separator(x));
     word.iter()
         .rev()
