@@ -1,6 +1,8 @@
 //! Everything started from a keyword or a fixed prefix, found by one
-//! case-sensitive Aho-Corasick pass over the text, with each key word in its
-//! three usual spellings (see [`patterns`]).
+//! case-sensitive multi-pattern search over the text (Teddy, the SIMD
+//! searcher of the `aho-corasick` crate, or its automaton where the
+//! processor lacks SSSE3), with each key word in its three usual spellings
+//! (see [`WIDE`]).
 //!
 //! * Key/value secrets (`API_KEY`, `PASSWORD`): a trigger word (`pass`,
 //!   `pwd`, `secret`, `token`, `key`, `auth`, `credential`, `signature`) is
