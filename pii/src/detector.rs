@@ -76,12 +76,14 @@ impl Detector {
         let triggers = keyword::patterns();
         // No pattern is a prefix of another, so at most one matches at any
         // position and every leftmost match kind finds the same matches.
-        // The pattern order decides which patterns share a Teddy bucket
-        // (see `keyword::teddy_patterns`).
+        // Leftmost-first has Teddy try a bucket's patterns in pattern order
+        // (leftmost-longest would try the longest first), so the pattern
+        // order decides both which patterns share a bucket and which of
+        // them are tried first (see `keyword::teddy_patterns`).
         let teddy = |narrow: bool| {
             let patterns = keyword::teddy_patterns(narrow);
             let searcher = packed::Config::new()
-                .match_kind(packed::MatchKind::LeftmostLongest)
+                .match_kind(packed::MatchKind::LeftmostFirst)
                 .only_teddy_fat(narrow.then_some(false))
                 .builder()
                 .extend(patterns.iter().map(|(p, _)| p))

@@ -72,120 +72,121 @@ pub(crate) enum Trigger {
 /// No pattern is a prefix of another. The search is case-sensitive and the
 /// set small, so Teddy (SIMD) can run it: it sorts the patterns into
 /// buckets by their first three bytes and verifies a bucket, pattern by
-/// pattern, wherever those bytes could start one of its patterns. Which
-/// patterns share a bucket follows from their order (the three spellings
-/// of a word always do), so there is one order for Teddy's wide form (16
-/// buckets, here) and one for its narrow form (8 buckets, [`NARROW`]), each
-/// chosen by measuring on generated logs (the narrow form searches long
-/// texts) or on the windows of the second look (the wide form searches
-/// short ones), so that frequent patterns have few bucket mates and the
+/// pattern in pattern order, wherever those bytes could start one of its
+/// patterns. Which patterns share a bucket follows from their order too
+/// (the three spellings of a word always do), so there is one order for
+/// Teddy's wide form (16 buckets, here) and one for its narrow form (8
+/// buckets, [`NARROW`]), each chosen by measuring on generated logs (the
+/// narrow form searches long texts; the wide one short texts, mostly the
+/// windows of the second look, measured on both), so that frequent
+/// patterns come first in their bucket and have few bucket mates, and the
 /// bytes of each bucket's patterns rarely combine into false candidates.
 /// Reordering changes no match, only the speed.
 const WIDE: [(&str, Trigger); 50] = [
-    ("pass", Trigger::Key),
-    ("://", Trigger::Scheme),
-    ("AROA", Trigger::Aws),
-    ("ghp_", Trigger::Github),
-    ("signature", Trigger::Key),
-    ("-----BEGIN ", Trigger::PrivateKey),
-    ("token", Trigger::Key),
-    ("ghr_", Trigger::Github),
-    ("bearer", Trigger::Bearer),
-    ("secret", Trigger::Key),
-    ("xoxa-", Trigger::Slack),
-    ("github_pat_", Trigger::GithubPat),
-    ("ASIA", Trigger::Aws),
-    ("credential", Trigger::Key),
-    ("key", Trigger::Key),
-    ("auth", Trigger::Key),
-    ("sk-", Trigger::Openai),
-    ("Credential", Trigger::Key),
-    ("eyJ", Trigger::Jwt),
-    ("pwd", Trigger::Key),
-    ("CREDENTIAL", Trigger::Key),
-    ("Signature", Trigger::Key),
-    ("AIDA", Trigger::Aws),
-    ("ghu_", Trigger::Github),
-    ("SIGNATURE", Trigger::Key),
-    ("AGPA", Trigger::Aws),
-    ("ghs_", Trigger::Github),
     ("Bearer", Trigger::Bearer),
+    ("-----BEGIN ", Trigger::PrivateKey),
+    ("://", Trigger::Scheme),
+    ("eyJ", Trigger::Jwt),
+    ("github_pat_", Trigger::GithubPat),
+    ("ghp_", Trigger::Github),
+    ("PWD", Trigger::Key),
+    ("pass", Trigger::Key),
     ("AKIA", Trigger::Aws),
-    ("BEARER", Trigger::Bearer),
-    ("Secret", Trigger::Key),
-    ("AIPA", Trigger::Aws),
-    ("SECRET", Trigger::Key),
-    ("Token", Trigger::Key),
-    ("TOKEN", Trigger::Key),
-    ("xoxb-", Trigger::Slack),
-    ("xoxp-", Trigger::Slack),
-    ("xoxr-", Trigger::Slack),
-    ("xoxs-", Trigger::Slack),
-    ("gho_", Trigger::Github),
+    ("signature", Trigger::Key),
+    ("secret", Trigger::Key),
+    ("token", Trigger::Key),
+    ("auth", Trigger::Key),
+    ("key", Trigger::Key),
+    ("CREDENTIAL", Trigger::Key),
+    ("sk-", Trigger::Openai),
     ("Pass", Trigger::Key),
     ("PASS", Trigger::Key),
-    ("Auth", Trigger::Key),
-    ("AUTH", Trigger::Key),
-    ("ANVA", Trigger::Aws),
-    ("Pwd", Trigger::Key),
-    ("PWD", Trigger::Key),
     ("ANPA", Trigger::Aws),
+    ("ghr_", Trigger::Github),
+    ("AUTH", Trigger::Key),
+    ("ghs_", Trigger::Github),
+    ("ASIA", Trigger::Aws),
+    ("Auth", Trigger::Key),
+    ("AROA", Trigger::Aws),
     ("Key", Trigger::Key),
     ("KEY", Trigger::Key),
+    ("TOKEN", Trigger::Key),
+    ("AIDA", Trigger::Aws),
+    ("AGPA", Trigger::Aws),
+    ("Token", Trigger::Key),
+    ("xoxb-", Trigger::Slack),
+    ("SECRET", Trigger::Key),
+    ("Secret", Trigger::Key),
+    ("ANVA", Trigger::Aws),
+    ("ghu_", Trigger::Github),
+    ("Credential", Trigger::Key),
+    ("gho_", Trigger::Github),
+    ("credential", Trigger::Key),
+    ("BEARER", Trigger::Bearer),
+    ("AIPA", Trigger::Aws),
+    ("bearer", Trigger::Bearer),
+    ("Pwd", Trigger::Key),
+    ("pwd", Trigger::Key),
+    ("xoxs-", Trigger::Slack),
+    ("xoxr-", Trigger::Slack),
+    ("xoxp-", Trigger::Slack),
+    ("xoxa-", Trigger::Slack),
+    ("SIGNATURE", Trigger::Key),
+    ("Signature", Trigger::Key),
 ];
 
 /// The patterns of [`WIDE`] in the order for Teddy's narrow form.
 const NARROW: [(&str, Trigger); 50] = [
-    ("bearer", Trigger::Bearer),
-    ("token", Trigger::Key),
-    ("credential", Trigger::Key),
-    ("pass", Trigger::Key),
-    ("github_pat_", Trigger::GithubPat),
-    ("-----BEGIN ", Trigger::PrivateKey),
-    ("signature", Trigger::Key),
-    ("ASIA", Trigger::Aws),
-    ("key", Trigger::Key),
-    ("xoxa-", Trigger::Slack),
     ("eyJ", Trigger::Jwt),
-    ("ghp_", Trigger::Github),
-    ("AROA", Trigger::Aws),
-    ("auth", Trigger::Key),
+    ("token", Trigger::Key),
     ("secret", Trigger::Key),
-    ("AGPA", Trigger::Aws),
-    ("Credential", Trigger::Key),
-    ("ANPA", Trigger::Aws),
-    ("CREDENTIAL", Trigger::Key),
-    ("ghs_", Trigger::Github),
-    ("ghr_", Trigger::Github),
     ("://", Trigger::Scheme),
+    ("pass", Trigger::Key),
+    ("ghp_", Trigger::Github),
+    ("auth", Trigger::Key),
+    ("key", Trigger::Key),
+    ("credential", Trigger::Key),
+    ("PWD", Trigger::Key),
+    ("AGPA", Trigger::Aws),
     ("sk-", Trigger::Openai),
-    ("AIPA", Trigger::Aws),
-    ("Signature", Trigger::Key),
-    ("ANVA", Trigger::Aws),
-    ("SIGNATURE", Trigger::Key),
-    ("ghu_", Trigger::Github),
-    ("gho_", Trigger::Github),
-    ("Bearer", Trigger::Bearer),
-    ("BEARER", Trigger::Bearer),
-    ("AIDA", Trigger::Aws),
-    ("Secret", Trigger::Key),
-    ("SECRET", Trigger::Key),
-    ("Token", Trigger::Key),
-    ("TOKEN", Trigger::Key),
-    ("xoxb-", Trigger::Slack),
-    ("xoxp-", Trigger::Slack),
-    ("xoxr-", Trigger::Slack),
+    ("ghs_", Trigger::Github),
     ("AKIA", Trigger::Aws),
-    ("xoxs-", Trigger::Slack),
-    ("Pass", Trigger::Key),
-    ("PASS", Trigger::Key),
-    ("Auth", Trigger::Key),
+    ("Bearer", Trigger::Bearer),
+    ("xoxb-", Trigger::Slack),
     ("AUTH", Trigger::Key),
+    ("Auth", Trigger::Key),
+    ("AIPA", Trigger::Aws),
+    ("-----BEGIN ", Trigger::PrivateKey),
+    ("github_pat_", Trigger::GithubPat),
+    ("AROA", Trigger::Aws),
+    ("AIDA", Trigger::Aws),
+    ("ASIA", Trigger::Aws),
+    ("PASS", Trigger::Key),
+    ("Pass", Trigger::Key),
+    ("ANPA", Trigger::Aws),
+    ("ANVA", Trigger::Aws),
+    ("TOKEN", Trigger::Key),
+    ("ghr_", Trigger::Github),
+    ("Token", Trigger::Key),
     ("Key", Trigger::Key),
     ("KEY", Trigger::Key),
-    ("pwd", Trigger::Key),
+    ("BEARER", Trigger::Bearer),
+    ("signature", Trigger::Key),
+    ("bearer", Trigger::Bearer),
+    ("SECRET", Trigger::Key),
+    ("ghu_", Trigger::Github),
+    ("Secret", Trigger::Key),
     ("Pwd", Trigger::Key),
-    ("PWD", Trigger::Key),
+    ("pwd", Trigger::Key),
+    ("xoxs-", Trigger::Slack),
+    ("xoxr-", Trigger::Slack),
+    ("xoxp-", Trigger::Slack),
+    ("xoxa-", Trigger::Slack),
+    ("gho_", Trigger::Github),
+    ("CREDENTIAL", Trigger::Key),
+    ("Credential", Trigger::Key),
+    ("SIGNATURE", Trigger::Key),
+    ("Signature", Trigger::Key),
 ];
 
 /// Every pattern of the keyword pass with its trigger, in pattern-id order.
@@ -1286,6 +1287,24 @@ mod tests {
         assert_eq!(c("token_count"), None);
         assert_eq!(c("cache_key"), None);
         assert_eq!(c("Authorization"), Some(KeyClass::Authorization));
+    }
+
+    #[test]
+    fn pattern_tables_hold_the_same_prefix_free_set() {
+        let mut narrow: Vec<_> = NARROW.to_vec();
+        let mut wide: Vec<_> = WIDE.to_vec();
+        narrow.sort_unstable_by_key(|&(p, _)| p);
+        wide.sort_unstable_by_key(|&(p, _)| p);
+        assert_eq!(narrow, wide);
+        narrow.dedup_by_key(|&mut (p, _)| p);
+        assert_eq!(narrow.len(), NARROW.len());
+        // No pattern is a prefix of another: at most one matches at any
+        // position, so every leftmost match kind finds the same matches.
+        for (p, _) in NARROW {
+            for (q, _) in NARROW {
+                assert!(p == q || !q.starts_with(p), "{p} {q}");
+            }
+        }
     }
 
     #[test]
