@@ -965,7 +965,7 @@ mod tests {
             .build(detector.triggers.iter().map(|(p, _)| p))
             .expect("automaton");
         // Overlapping patterns: only the leftmost of two overlapping ones
-        // counts (`passecret`, `AKIASIA`, `sk------BEGIN `).
+        // counts (`passecret`, `AKIASIA`, `xoxb------BEGIN `).
         let mut text = String::from(
             "Password=x AKIA TOKEN: eyJ sk-1 Bearer -----BEGIN https://u:p@h passkey \
              authorization passecret AKIASIAKIA xoxb------BEGIN secretoken PASSIGNATURE \
