@@ -76,23 +76,23 @@ pub(crate) enum Trigger {
 /// patterns. Which patterns share a bucket follows from their order too
 /// (the three spellings of a word always do), so there is one order for
 /// Teddy's wide form (16 buckets, here) and one for its narrow form (8
-/// buckets, [`NARROW`]), each chosen by measuring on generated logs (the
-/// narrow form searches long texts; the wide one short texts, mostly the
-/// windows of the second look, measured on both), so that frequent
-/// patterns come first in their bucket and have few bucket mates, and the
-/// bytes of each bucket's patterns rarely combine into false candidates.
-/// Reordering changes no match, only the speed.
+/// buckets, [`NARROW`]), each chosen by measuring: the narrow form, which
+/// searches long texts, on generated logs; the wide one, which searches
+/// short texts, on the windows that the second look reads in them. The
+/// orders make frequent patterns come first in their bucket and have few
+/// bucket mates, and the bytes of each bucket's patterns rarely combine
+/// into false candidates. Reordering changes no match, only the speed.
 const WIDE: [(&str, Trigger); 50] = [
     ("Bearer", Trigger::Bearer),
     ("KEY", Trigger::Key),
-    ("://", Trigger::Scheme),
+    ("Key", Trigger::Key),
     ("eyJ", Trigger::Jwt),
     ("github_pat_", Trigger::GithubPat),
     ("ghp_", Trigger::Github),
     ("PWD", Trigger::Key),
     ("pass", Trigger::Key),
-    ("AKIA", Trigger::Aws),
-    ("ANVA", Trigger::Aws),
+    ("://", Trigger::Scheme),
+    ("token", Trigger::Key),
     ("secret", Trigger::Key),
     ("AIPA", Trigger::Aws),
     ("Signature", Trigger::Key),
@@ -102,13 +102,13 @@ const WIDE: [(&str, Trigger); 50] = [
     ("Pass", Trigger::Key),
     ("PASS", Trigger::Key),
     ("AROA", Trigger::Aws),
-    ("ghr_", Trigger::Github),
-    ("AUTH", Trigger::Key),
+    ("AKIA", Trigger::Aws),
+    ("auth", Trigger::Key),
     ("-----BEGIN ", Trigger::PrivateKey),
-    ("ASIA", Trigger::Aws),
+    ("AUTH", Trigger::Key),
     ("Credential", Trigger::Key),
-    ("TOKEN", Trigger::Key),
-    ("Key", Trigger::Key),
+    ("Secret", Trigger::Key),
+    ("ghr_", Trigger::Github),
     ("BEARER", Trigger::Bearer),
     ("key", Trigger::Key),
     ("bearer", Trigger::Bearer),
@@ -116,15 +116,15 @@ const WIDE: [(&str, Trigger); 50] = [
     ("Token", Trigger::Key),
     ("xoxb-", Trigger::Slack),
     ("SECRET", Trigger::Key),
-    ("Secret", Trigger::Key),
+    ("TOKEN", Trigger::Key),
     ("signature", Trigger::Key),
-    ("auth", Trigger::Key),
+    ("ASIA", Trigger::Aws),
     ("Auth", Trigger::Key),
     ("gho_", Trigger::Github),
-    ("credential", Trigger::Key),
-    ("ghs_", Trigger::Github),
-    ("token", Trigger::Key),
     ("AIDA", Trigger::Aws),
+    ("ghs_", Trigger::Github),
+    ("ANVA", Trigger::Aws),
+    ("credential", Trigger::Key),
     ("Pwd", Trigger::Key),
     ("pwd", Trigger::Key),
     ("xoxs-", Trigger::Slack),
