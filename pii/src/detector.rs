@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
-use aho_corasick::{AhoCorasick, MatchKind};
+use aho_corasick::{AhoCorasick, MatchKind, packed};
 
 use crate::map::{MapEntry, RedactionMap};
 use crate::scan::keyword::{self, KeywordState, Trigger};
@@ -22,12 +22,26 @@ pub struct Detector {
     triggers: Vec<(String, Trigger)>,
 }
 
+/// How the keyword patterns are found. All report the same leftmost-longest,
+/// non-overlapping matches (a unit test checks that).
 #[derive(Debug, Clone)]
 enum KeywordMatcher {
+    /// Teddy, the SIMD searcher for small pattern sets, used directly: it
+    /// needs SSSE3 or AVX2 at run time (checked when it is built). Long
+    /// texts are searched with its narrow form (8 buckets), which reads
+    /// twice the bytes per step; short ones (the second look's windows),
+    /// where a search costs little per byte but much per candidate, with
+    /// the wide form (16 buckets, fewer patterns to verify per candidate)
+    /// where AVX2 has it. Each comes with the trigger of each of its
+    /// pattern ids (see [`keyword::teddy_patterns`]).
+    Packed {
+        long: Box<(packed::Searcher, Vec<Trigger>)>,
+        short: Box<(packed::Searcher, Vec<Trigger>)>,
+    },
+    /// The Aho-Corasick automaton, on processors without those.
     Automaton(AhoCorasick),
     /// Used only if the automaton cannot be built (never for our fixed
-    /// pattern set; a unit test checks that): the same leftmost-longest
-    /// matches found by plain substring search.
+    /// pattern set; a unit test checks that): plain substring search.
     Naive,
 }
 
@@ -60,12 +74,34 @@ impl Detector {
     /// Compile the detector (about a millisecond; do it once).
     pub fn new() -> Self {
         let triggers = keyword::patterns();
-        let keywords = match AhoCorasick::builder()
-            .match_kind(MatchKind::LeftmostLongest)
-            .build(triggers.iter().map(|(p, _)| p))
-        {
-            Ok(ac) => KeywordMatcher::Automaton(ac),
-            Err(_) => KeywordMatcher::Naive,
+        // No pattern is a prefix of another, so at most one matches at any
+        // position and every leftmost match kind finds the same matches.
+        // Leftmost-first has Teddy try a bucket's patterns in pattern order
+        // (leftmost-longest would try the longest first), so the pattern
+        // order decides both which patterns share a bucket and which of
+        // them are tried first (see `keyword::teddy_patterns`).
+        let teddy = |narrow: bool| {
+            let patterns = keyword::teddy_patterns(narrow);
+            let searcher = packed::Config::new()
+                .match_kind(packed::MatchKind::LeftmostFirst)
+                .only_teddy_fat(narrow.then_some(false))
+                .builder()
+                .extend(patterns.iter().map(|(p, _)| p))
+                .build()?;
+            Some(Box::new((
+                searcher,
+                patterns.iter().map(|&(_, t)| t).collect(),
+            )))
+        };
+        let keywords = match (teddy(true), teddy(false)) {
+            (Some(long), Some(short)) => KeywordMatcher::Packed { long, short },
+            _ => match AhoCorasick::builder()
+                .match_kind(MatchKind::LeftmostLongest)
+                .build(triggers.iter().map(|(p, _)| p))
+            {
+                Ok(ac) => KeywordMatcher::Automaton(ac),
+                Err(_) => KeywordMatcher::Naive,
+            },
         };
         Detector { keywords, triggers }
     }
@@ -383,6 +419,18 @@ impl Detector {
     fn keyword_pass(&self, text: &str, out: &mut Candidates) {
         let mut state = KeywordState::default();
         match &self.keywords {
+            KeywordMatcher::Packed { long, short } => {
+                let (searcher, triggers) = if text.len() >= LONG_TEXT {
+                    &**long
+                } else {
+                    &**short
+                };
+                for m in searcher.find_iter(text) {
+                    if let Some(&trigger) = triggers.get(m.pattern().as_usize()) {
+                        keyword::on_match(text, m.start(), m.end(), trigger, &mut state, out);
+                    }
+                }
+            }
             KeywordMatcher::Automaton(ac) => {
                 for m in ac.find_iter(text) {
                     if let Some(&(_, trigger)) = self.triggers.get(m.pattern().as_usize()) {
@@ -631,6 +679,10 @@ const MAX_SETTLE_ROUNDS: usize = 3;
 /// (a round is one more sweep of the text), where secrets cut back more
 /// often than this are left to a second pass.
 const MAX_SWEEP_ROUNDS: usize = 32;
+
+/// Texts at least this long are searched for keywords with Teddy's narrow
+/// form, shorter ones with its wide form (see [`KeywordMatcher::Packed`]).
+const LONG_TEXT: usize = 1024;
 
 /// Leftmost-longest keyword matches by plain substring search.
 fn naive_keyword_matches(
@@ -907,26 +959,70 @@ mod tests {
 
     #[test]
     fn keyword_automaton_builds() {
+        let detector = Detector::new();
         assert!(matches!(
-            Detector::new().keywords,
-            KeywordMatcher::Automaton(_)
+            detector.keywords,
+            KeywordMatcher::Packed { .. } | KeywordMatcher::Automaton(_)
         ));
+        assert!(
+            AhoCorasick::builder()
+                .match_kind(MatchKind::LeftmostLongest)
+                .build(detector.triggers.iter().map(|(p, _)| p))
+                .is_ok()
+        );
     }
 
     #[test]
     fn naive_keyword_search_agrees_with_the_automaton() {
         let detector = Detector::new();
-        let KeywordMatcher::Automaton(ac) = &detector.keywords else {
-            panic!("automaton expected");
-        };
-        let text =
-            "Password=x AKIA TOKEN: eyJ sk-1 Bearer -----BEGIN https://u:p@h passkey authorization";
-        let from_ac: Vec<_> = ac.find_iter(text).map(|m| (m.start(), m.end())).collect();
-        let naive: Vec<_> = naive_keyword_matches(text, &detector.triggers)
+        let ac = AhoCorasick::builder()
+            .match_kind(MatchKind::LeftmostLongest)
+            .build(detector.triggers.iter().map(|(p, _)| p))
+            .expect("automaton");
+        // Overlapping patterns: only the leftmost of two overlapping ones
+        // counts (`passecret`, `AKIASIA`, `xoxb------BEGIN `).
+        let mut text = String::from(
+            "Password=x AKIA TOKEN: eyJ sk-1 Bearer -----BEGIN https://u:p@h passkey \
+             authorization passecret AKIASIAKIA xoxb------BEGIN secretoken PASSIGNATURE \
+             ghp_ github_pat_ gho_ xoxs- :// PWD Pwd pwd signatureyJ bEaReR",
+        );
+        // Long enough for the SIMD searcher's main loop, not only its tail.
+        for _ in 0..4 {
+            text = format!("{text} {text} x");
+        }
+        let from_ac: Vec<_> = ac
+            .find_iter(&text)
+            .map(|m| (m.start(), m.end(), m.pattern().as_usize()))
+            .collect();
+        let naive: Vec<_> = naive_keyword_matches(&text, &detector.triggers)
             .into_iter()
-            .map(|(s, e, _)| (s, e))
+            .map(|(s, e, t)| {
+                let id = detector
+                    .triggers
+                    .iter()
+                    .position(|(p, pt)| *pt == t && p.as_bytes() == &text.as_bytes()[s..e]);
+                (s, e, id.unwrap_or(usize::MAX))
+            })
             .collect();
         assert_eq!(from_ac, naive);
+        let KeywordMatcher::Packed { long, short } = &detector.keywords else {
+            return;
+        };
+        // The searchers number the patterns in their own orders: compare
+        // the matched texts and triggers.
+        let named = |v: Vec<(usize, usize, usize)>| -> Vec<(usize, usize, Trigger)> {
+            v.into_iter()
+                .map(|(s, e, id)| (s, e, detector.triggers[id].1))
+                .collect()
+        };
+        let from_ac = named(from_ac);
+        for (searcher, triggers) in [&**long, &**short] {
+            let found: Vec<_> = searcher
+                .find_iter(&text)
+                .map(|m| (m.start(), m.end(), triggers[m.pattern().as_usize()]))
+                .collect();
+            assert_eq!(from_ac, found);
+        }
     }
 
     #[test]

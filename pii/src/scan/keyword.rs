@@ -1,6 +1,8 @@
 //! Everything started from a keyword or a fixed prefix, found by one
-//! case-sensitive Aho-Corasick pass over the text, with each key word in its
-//! three usual spellings (see [`patterns`]).
+//! case-sensitive multi-pattern search over the text (Teddy, the SIMD
+//! searcher of the `aho-corasick` crate, or its automaton where the
+//! processor lacks SSSE3), with each key word in its three usual spellings
+//! (see [`WIDE`]).
 //!
 //! * Key/value secrets (`API_KEY`, `PASSWORD`): a trigger word (`pass`,
 //!   `pwd`, `secret`, `token`, `key`, `auth`, `credential`, `signature`) is
@@ -60,63 +62,142 @@ pub(crate) enum Trigger {
     Scheme,
 }
 
-/// The words and prefixes of the keyword pass. Key words and `bearer` are
-/// matched in three spellings (`password`, `Password`, `PASSWORD`), which
-/// covers snake, kebab, camel and screaming case (`dbPassword`,
-/// `X-Api-Key`, `PGPASSWORD`); prefixes are case-sensitive by nature. Keeping
-/// the search case-sensitive and under 64 patterns lets Aho-Corasick use its
-/// SIMD prefilter. Only the trigger word must match (`PassWord` is found by
+/// The patterns of the keyword pass with their triggers. Key words and
+/// `bearer` are matched in three spellings (`password`, `Password`,
+/// `PASSWORD`), which covers snake, kebab, camel and screaming case
+/// (`dbPassword`, `X-Api-Key`, `PGPASSWORD`); prefixes are case-sensitive
+/// by nature. Only the trigger word must match (`PassWord` is found by
 /// `Pass`); a trigger in odd mixed case (`pAsSword`) is not recognised.
-const WORDS: &[(&str, Trigger)] = &[
+///
+/// No pattern is a prefix of another. The search is case-sensitive and the
+/// set small, so Teddy (SIMD) can run it: it sorts the patterns into
+/// buckets by their first three bytes and verifies a bucket, pattern by
+/// pattern in pattern order, wherever those bytes could start one of its
+/// patterns. Which patterns share a bucket follows from their order too
+/// (the three spellings of a word always do), so there is one order for
+/// Teddy's wide form (16 buckets, here) and one for its narrow form (8
+/// buckets, [`NARROW`]), each chosen by measuring: the narrow form, which
+/// searches long texts, on generated logs; the wide one, which searches
+/// short texts, on the windows that the second look reads in them. The
+/// orders make frequent patterns come first in their bucket and have few
+/// bucket mates, and the bytes of each bucket's patterns rarely combine
+/// into false candidates. Reordering changes no match, only the speed.
+const WIDE: [(&str, Trigger); 50] = [
+    ("Bearer", Trigger::Bearer),
+    ("KEY", Trigger::Key),
+    ("Key", Trigger::Key),
+    ("eyJ", Trigger::Jwt),
+    ("github_pat_", Trigger::GithubPat),
+    ("ghp_", Trigger::Github),
+    ("PWD", Trigger::Key),
     ("pass", Trigger::Key),
-    ("pwd", Trigger::Key),
-    ("secret", Trigger::Key),
+    ("://", Trigger::Scheme),
     ("token", Trigger::Key),
-    ("key", Trigger::Key),
+    ("secret", Trigger::Key),
+    ("AIPA", Trigger::Aws),
+    ("Signature", Trigger::Key),
+    ("ANPA", Trigger::Aws),
+    ("CREDENTIAL", Trigger::Key),
+    ("sk-", Trigger::Openai),
+    ("Pass", Trigger::Key),
+    ("PASS", Trigger::Key),
+    ("AROA", Trigger::Aws),
+    ("AKIA", Trigger::Aws),
     ("auth", Trigger::Key),
-    ("credential", Trigger::Key),
-    ("signature", Trigger::Key),
+    ("-----BEGIN ", Trigger::PrivateKey),
+    ("AUTH", Trigger::Key),
+    ("Credential", Trigger::Key),
+    ("Secret", Trigger::Key),
+    ("ghr_", Trigger::Github),
+    ("BEARER", Trigger::Bearer),
+    ("key", Trigger::Key),
     ("bearer", Trigger::Bearer),
+    ("AGPA", Trigger::Aws),
+    ("Token", Trigger::Key),
+    ("xoxb-", Trigger::Slack),
+    ("SECRET", Trigger::Key),
+    ("TOKEN", Trigger::Key),
+    ("signature", Trigger::Key),
+    ("ASIA", Trigger::Aws),
+    ("Auth", Trigger::Key),
+    ("gho_", Trigger::Github),
+    ("AIDA", Trigger::Aws),
+    ("ghs_", Trigger::Github),
+    ("ANVA", Trigger::Aws),
+    ("credential", Trigger::Key),
+    ("Pwd", Trigger::Key),
+    ("pwd", Trigger::Key),
+    ("xoxs-", Trigger::Slack),
+    ("xoxr-", Trigger::Slack),
+    ("xoxp-", Trigger::Slack),
+    ("xoxa-", Trigger::Slack),
+    ("SIGNATURE", Trigger::Key),
+    ("ghu_", Trigger::Github),
 ];
 
-const PREFIXES: &[(&str, Trigger)] = &[
-    ("AKIA", Trigger::Aws),
-    ("ASIA", Trigger::Aws),
-    ("AROA", Trigger::Aws),
-    ("AIDA", Trigger::Aws),
+/// The patterns of [`WIDE`] in the order for Teddy's narrow form.
+const NARROW: [(&str, Trigger); 50] = [
+    ("eyJ", Trigger::Jwt),
+    ("token", Trigger::Key),
+    ("secret", Trigger::Key),
+    ("://", Trigger::Scheme),
+    ("pass", Trigger::Key),
+    ("ghp_", Trigger::Github),
+    ("auth", Trigger::Key),
+    ("key", Trigger::Key),
+    ("credential", Trigger::Key),
+    ("PWD", Trigger::Key),
     ("AGPA", Trigger::Aws),
+    ("sk-", Trigger::Openai),
+    ("ghs_", Trigger::Github),
+    ("AROA", Trigger::Aws),
+    ("Bearer", Trigger::Bearer),
+    ("xoxb-", Trigger::Slack),
+    ("SECRET", Trigger::Key),
+    ("Auth", Trigger::Key),
+    ("AIPA", Trigger::Aws),
+    ("-----BEGIN ", Trigger::PrivateKey),
+    ("ghu_", Trigger::Github),
+    ("ghr_", Trigger::Github),
+    ("KEY", Trigger::Key),
+    ("AKIA", Trigger::Aws),
+    ("PASS", Trigger::Key),
+    ("AIDA", Trigger::Aws),
     ("ANPA", Trigger::Aws),
     ("ANVA", Trigger::Aws),
-    ("AIPA", Trigger::Aws),
-    ("ghp_", Trigger::Github),
+    ("TOKEN", Trigger::Key),
     ("gho_", Trigger::Github),
-    ("ghu_", Trigger::Github),
-    ("ghs_", Trigger::Github),
-    ("ghr_", Trigger::Github),
+    ("pwd", Trigger::Key),
+    ("ASIA", Trigger::Aws),
+    ("CREDENTIAL", Trigger::Key),
+    ("Token", Trigger::Key),
+    ("signature", Trigger::Key),
+    ("BEARER", Trigger::Bearer),
+    ("bearer", Trigger::Bearer),
     ("github_pat_", Trigger::GithubPat),
-    ("xoxa-", Trigger::Slack),
-    ("xoxb-", Trigger::Slack),
-    ("xoxp-", Trigger::Slack),
-    ("xoxr-", Trigger::Slack),
+    ("AUTH", Trigger::Key),
+    ("Secret", Trigger::Key),
+    ("Pwd", Trigger::Key),
+    ("Pass", Trigger::Key),
+    ("Key", Trigger::Key),
     ("xoxs-", Trigger::Slack),
-    ("sk-", Trigger::Openai),
-    ("eyJ", Trigger::Jwt),
-    ("-----BEGIN ", Trigger::PrivateKey),
-    ("://", Trigger::Scheme),
+    ("xoxp-", Trigger::Slack),
+    ("xoxa-", Trigger::Slack),
+    ("xoxr-", Trigger::Slack),
+    ("Credential", Trigger::Key),
+    ("SIGNATURE", Trigger::Key),
+    ("Signature", Trigger::Key),
 ];
 
 /// Every pattern of the keyword pass with its trigger, in pattern-id order.
 pub(crate) fn patterns() -> Vec<(String, Trigger)> {
-    let mut out = Vec::new();
-    for &(w, t) in WORDS {
-        let mut cap = w.to_owned();
-        cap[..1].make_ascii_uppercase();
-        out.push((w.to_owned(), t));
-        out.push((cap, t));
-        out.push((w.to_ascii_uppercase(), t));
-    }
-    out.extend(PREFIXES.iter().map(|&(p, t)| (p.to_owned(), t)));
-    out
+    NARROW.iter().map(|&(p, t)| (p.to_owned(), t)).collect()
+}
+
+/// The patterns in the order for Teddy's narrow (8 buckets) or wide (16
+/// buckets) form.
+pub(crate) fn teddy_patterns(narrow: bool) -> &'static [(&'static str, Trigger)] {
+    if narrow { &NARROW } else { &WIDE }
 }
 
 /// Longest value a key/value or bearer detector reports. Real secrets are
@@ -175,10 +256,157 @@ pub(crate) fn on_match(
     }
 }
 
+// ---------------------------------------------------------------- byte classes
+
+/// Letters, digits, `_`, `-`, `.`: the bytes of a key name.
+const KEY: u8 = 1;
+/// Bytes that end an unquoted value: ASCII white space and
+/// ``, ; & " ' ` < > ) ] } \``.
+const VALUE_END: u8 = 2;
+/// Bytes of a bearer credential: letters, digits, `- . _ ~ + / =`.
+const BEARER: u8 = 4;
+/// Bytes that may stand in a URL authority: all but ASCII white space and
+/// ``/ ? # " ' < > \ ` ``.
+const AUTHORITY: u8 = 8;
+/// Bytes of a URL scheme: letters, digits, `+ . -`.
+const SCHEME: u8 = 16;
+/// Bytes that the quoted-value scan must look at: `"`, `'`, `\`, CR, LF.
+const QUOTE_STOP: u8 = 32;
+
+/// The classes of every byte, so that the scanners' loops test one table
+/// entry instead of a chain of comparisons.
+static KW_CLASS: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut i = 0;
+    while i < 256 {
+        let x = i as u8;
+        let alnum = x.is_ascii_alphanumeric();
+        let mut c = 0;
+        if alnum || matches!(x, b'_' | b'-' | b'.') {
+            c |= KEY;
+        }
+        if x.is_ascii_whitespace()
+            || matches!(
+                x,
+                b',' | b';' | b'&' | b'"' | b'\'' | b'`' | b'<' | b'>' | b')' | b']' | b'}' | b'\\'
+            )
+        {
+            c |= VALUE_END;
+        }
+        if alnum || matches!(x, b'-' | b'.' | b'_' | b'~' | b'+' | b'/' | b'=') {
+            c |= BEARER;
+        }
+        if !(x.is_ascii_whitespace()
+            || matches!(
+                x,
+                b'/' | b'?' | b'#' | b'"' | b'\'' | b'<' | b'>' | b'\\' | b'`'
+            ))
+        {
+            c |= AUTHORITY;
+        }
+        if alnum || matches!(x, b'+' | b'.' | b'-') {
+            c |= SCHEME;
+        }
+        if matches!(x, b'"' | b'\'' | b'\\' | b'\n' | b'\r') {
+            c |= QUOTE_STOP;
+        }
+        t[i] = c;
+        i += 1;
+    }
+    t
+};
+
+#[inline(always)]
+fn has(x: u8, class: u8) -> bool {
+    KW_CLASS[x as usize] & class != 0
+}
+
+// ---------------------------------------------------------------- runs of bytes
+
+// Credentials and token bodies, often a hundred bytes and more (JWTs), are
+// walked eight bytes at a time while all eight are letters or digits (or
+// one of a few common punctuation bytes), and byte by byte elsewhere: each
+// such word is tested with a handful of integer operations. (Key names and
+// host names are too short for this to pay.) A lane is one byte of a
+// `u64`; a lane "is set" when its high bit is.
+
+const fn splat(x: u8) -> u64 {
+    u64::from_ne_bytes([x; 8])
+}
+
+const HIGH: u64 = splat(0x80);
+
+/// The lanes of `v` holding an ASCII letter or digit.
+#[inline(always)]
+fn alnum_lanes(v: u64) -> u64 {
+    let low7 = v & !HIGH;
+    // `x + (0x80 - lo)` sets the high bit exactly when `x >= lo`, and
+    // `x + (0x7f - hi)` exactly when `x > hi` (no carry leaves a lane: x
+    // has its high bit clear).
+    let in_range = |x: u64, lo: u8, hi: u8| (x + splat(0x80 - lo)) & !(x + splat(0x7f - hi));
+    let digit = in_range(low7, b'0', b'9');
+    // `| 0x20` maps `A-Z` onto `a-z` and no other byte into it.
+    let letter = in_range(low7 | splat(0x20), b'a', b'z');
+    (digit | letter) & !v & HIGH
+}
+
+/// The lanes of `v` equal to `c`.
+#[inline(always)]
+fn eq_lanes(v: u64, c: u8) -> u64 {
+    let x = v ^ splat(c);
+    // A lane is zero when neither its low seven bits nor its high bit are.
+    !(((x & !HIGH) + !HIGH) | x) & HIGH
+}
+
+/// The eight bytes of `b` at `i`, if there are eight before `ceil`.
+#[inline(always)]
+fn word_at(b: &[u8], i: usize, ceil: usize) -> Option<u64> {
+    if i + 8 > ceil {
+        return None;
+    }
+    let w: [u8; 8] = b.get(i..i + 8)?.try_into().ok()?;
+    Some(u64::from_le_bytes(w))
+}
+
+/// Like [`extend_right`] with `class`, taking eight bytes at a step where
+/// `fast` (lanes of bytes known to be of `class`) covers all of them.
+#[inline(always)]
+fn run_right(
+    b: &[u8],
+    from: usize,
+    max: usize,
+    fast: impl Fn(u64) -> u64,
+    class: impl Fn(u8) -> bool,
+) -> usize {
+    let ceil = from.saturating_add(max).min(b.len());
+    let mut i = from;
+    loop {
+        while let Some(v) = word_at(b, i, ceil) {
+            let miss = !fast(v) & HIGH;
+            if miss != 0 {
+                i += (miss.trailing_zeros() / 8) as usize;
+                break;
+            }
+            i += 8;
+        }
+        if i < ceil && class(b[i]) {
+            i += 1;
+        } else {
+            return i;
+        }
+    }
+}
+
+/// Lanes of letters, digits, `- . _`: bearer credential bytes.
+#[inline(always)]
+fn bearer_lanes(v: u64) -> u64 {
+    alnum_lanes(v) | eq_lanes(v, b'-') | eq_lanes(v, b'.') | eq_lanes(v, b'_')
+}
+
 // ---------------------------------------------------------------- key=value
 
 fn is_key_byte(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.')
+    has(b, KEY)
 }
 
 /// What a key name says about its value.
@@ -195,69 +423,161 @@ pub(crate) enum KeyClass {
 /// glued to a prefix (`PGPASSWORD`, `clientsecret`); short ones (`pass`,
 /// `auth`) need a separator or camelCase boundary before them so that
 /// `bypass` and `oauth` stay keys of no interest.
+///
+/// | Suffix | Class |
+/// |---|---|
+/// | `authorization` | [`KeyClass::Authorization`] |
+/// | `password`, `passwd`, `passphrase`, `passwort`, bounded `pass` | [`KeyClass::Password`] |
+/// | `pwd` | [`KeyClass::Pwd`] |
+/// | `token`, `secret`, `credential(s)`, `signature`, `apikey`, `accesskey`, `secretkey`, `privatekey`, `signingkey`, `encryptionkey`, `masterkey`, `licensekey`, `accountkey`, `subscriptionkey`, `appkey`, `authkey`, `clientkey`, bounded `auth` | [`KeyClass::Secret`] |
+///
+/// Suffixes are compared case-insensitively and with the separators
+/// `_ - .` left out (`api_key`, `Api-Key`, `APIKEY` alike). Only the
+/// suffixes that end in the name's last letter are tried, each compared
+/// from its end, so most fail after a letter or two; the thirteen `…key`
+/// suffixes are compared at once with the packed end of the name.
 pub(crate) fn classify_key(key: &[u8]) -> Option<KeyClass> {
     if key.is_empty() || key.len() > MAX_KEY {
         return None;
     }
-    let mut lower_buf = [0u8; MAX_KEY];
-    let mut norm_buf = [0u8; MAX_KEY];
-    let lower = &mut lower_buf[..key.len()];
-    lower.copy_from_slice(key);
-    lower.make_ascii_lowercase();
-    let mut n = 0;
-    for &x in lower.iter() {
-        if !matches!(x, b'_' | b'-' | b'.') {
-            norm_buf[n] = x;
-            n += 1;
-        }
-    }
-    let norm = &norm_buf[..n];
-    let bounded = |word: &[u8]| -> bool {
-        if !lower.ends_with(word) {
-            return false;
-        }
-        let at = key.len() - word.len();
-        at == 0
-            || matches!(key[at - 1], b'_' | b'-' | b'.')
-            || (key[at - 1].is_ascii_lowercase() && key[at].is_ascii_uppercase())
-    };
-    if norm.ends_with(b"authorization") {
-        return Some(KeyClass::Authorization);
-    }
-    if [&b"password"[..], b"passwd", b"passphrase", b"passwort"]
+    let last = key
         .iter()
-        .any(|w| norm.ends_with(w))
-        || bounded(b"pass")
-    {
-        return Some(KeyClass::Password);
+        .rev()
+        .find(|&&x| !is_separator(x))?
+        .to_ascii_lowercase();
+    let ends = |word: &[u8]| ends_without_separators(key, word);
+    // The name itself (not its separator-free form) ends in `word`, with a
+    // separator or a camelCase boundary (or nothing) before it.
+    let bounded = |word: &[u8]| -> bool {
+        let Some(at) = key.len().checked_sub(word.len()) else {
+            return false;
+        };
+        key[at..].eq_ignore_ascii_case(word)
+            && (at == 0
+                || is_separator(key[at - 1])
+                || (key[at - 1].is_ascii_lowercase() && key[at].is_ascii_uppercase()))
+    };
+    let class = match last {
+        b'n' if ends(b"authorization") => KeyClass::Authorization,
+        b'n' if ends(b"token") => KeyClass::Secret,
+        b'd' if ends(b"password") || ends(b"passwd") => KeyClass::Password,
+        b'd' if ends(b"pwd") => KeyClass::Pwd,
+        b'e' if ends(b"passphrase") => KeyClass::Password,
+        b'e' if ends(b"signature") => KeyClass::Secret,
+        b't' if ends(b"passwort") => KeyClass::Password,
+        b't' if ends(b"secret") => KeyClass::Secret,
+        b's' if bounded(b"pass") => KeyClass::Password,
+        b's' if ends(b"credentials") => KeyClass::Secret,
+        b'y' if ends(b"key") && {
+            let tail = packed_tail(key);
+            KEY_SUFFIXES.iter().any(|&(word, mask)| tail & mask == word)
+        } =>
+        {
+            KeyClass::Secret
+        }
+        b'l' if ends(b"credential") => KeyClass::Secret,
+        b'h' if bounded(b"auth") => KeyClass::Secret,
+        _ => return None,
+    };
+    Some(class)
+}
+
+/// `w` (lower case, at most 16 bytes) packed as [`packed_tail`] packs the
+/// end of a name, with the mask of its bytes.
+const fn packed_word(w: &[u8]) -> (u128, u128) {
+    let mut v = 0u128;
+    let mut i = 0;
+    while i < w.len() {
+        v = v << 8 | w[i] as u128;
+        i += 1;
     }
-    if norm.ends_with(b"pwd") {
-        return Some(KeyClass::Pwd);
+    let mask = if w.len() >= 16 {
+        u128::MAX
+    } else {
+        (1u128 << (8 * w.len())) - 1
+    };
+    (v, mask)
+}
+
+/// The `…key` suffixes of [`classify_key`], packed.
+const KEY_SUFFIXES: [(u128, u128); 13] = [
+    packed_word(b"apikey"),
+    packed_word(b"accesskey"),
+    packed_word(b"secretkey"),
+    packed_word(b"privatekey"),
+    packed_word(b"signingkey"),
+    packed_word(b"encryptionkey"),
+    packed_word(b"masterkey"),
+    packed_word(b"licensekey"),
+    packed_word(b"accountkey"),
+    packed_word(b"subscriptionkey"),
+    packed_word(b"appkey"),
+    packed_word(b"authkey"),
+    packed_word(b"clientkey"),
+];
+
+/// The last 16 bytes of `key` other than the separators `_ - .`,
+/// lower-cased, packed into one integer with the last byte lowest (zeros
+/// above, for shorter names): a suffix test is then one masked compare.
+fn packed_tail(key: &[u8]) -> u128 {
+    let mut buf = [0u8; 16];
+    let mut n = 0;
+    for &x in key.iter().rev() {
+        if !is_separator(x) {
+            n += 1;
+            buf[16 - n] = x.to_ascii_lowercase();
+            if n == 16 {
+                break;
+            }
+        }
     }
-    const SECRET_SUFFIXES: &[&[u8]] = &[
-        b"token",
-        b"secret",
-        b"apikey",
-        b"accesskey",
-        b"secretkey",
-        b"privatekey",
-        b"signingkey",
-        b"encryptionkey",
-        b"masterkey",
-        b"licensekey",
-        b"accountkey",
-        b"subscriptionkey",
-        b"appkey",
-        b"authkey",
-        b"clientkey",
-        b"credential",
-        b"credentials",
-        b"signature",
-    ];
-    if SECRET_SUFFIXES.iter().any(|w| norm.ends_with(w)) || bounded(b"auth") {
-        return Some(KeyClass::Secret);
+    u128::from_be_bytes(buf)
+}
+
+fn is_separator(x: u8) -> bool {
+    matches!(x, b'_' | b'-' | b'.')
+}
+
+/// Whether `key`, with the separators `_ - .` left out and lower-cased,
+/// ends in `word` (lower case).
+fn ends_without_separators(key: &[u8], word: &[u8]) -> bool {
+    // Most names hold no separator near their end: compare byte for byte
+    // from the end (`w` is a lower-case letter, so `x | 0x20 == w` is `x`
+    // in either case); only at a separator take the slow way.
+    if let Some(at) = key.len().checked_sub(word.len()) {
+        let mut separator = false;
+        for (&x, &w) in key[at..].iter().zip(word).rev() {
+            if x | 0x20 != w {
+                if !is_separator(x) {
+                    return false;
+                }
+                separator = true;
+                break;
+            }
+        }
+        if !separator {
+            return true;
+        }
     }
-    None
+    let mut rest = key.iter().rev().filter(|&&x| !is_separator(x));
+    word.iter()
+        .rev()
+        .all(|&w| rest.next().is_some_and(|x| x.to_ascii_lowercase() == w))
+}
+
+/// Whether a key name ending in `tail` (the trigger word and what follows
+/// it) can be classified at all: its last letter, separators aside, must
+/// end one of the suffixes of [`classify_key`].
+fn may_classify(tail: &[u8]) -> bool {
+    tail.iter()
+        .rev()
+        .find(|&&x| !matches!(x, b'_' | b'-' | b'.'))
+        .is_some_and(|x| {
+            matches!(
+                x.to_ascii_lowercase(),
+                b'n' | b'd' | b'e' | b't' | b's' | b'y' | b'l' | b'h'
+            )
+        })
 }
 
 fn key_value(
@@ -270,18 +590,26 @@ fn key_value(
     if m_start < state.key_run_end {
         return;
     }
-    let run_start = extend_left(b, m_start, MAX_KEY, is_key_byte);
     let run_end = extend_right(b, m_end, MAX_KEY, is_key_byte);
     state.key_run_end = run_end;
+    // Trailing dots and dashes are not part of the name; the trigger's
+    // letters stop the trimming.
+    let mut ke = run_end;
+    while ke > m_end && matches!(b[ke - 1], b'.' | b'-') {
+        ke -= 1;
+    }
+    // Most names with a trigger word (`authentication`, `max_tokens`)
+    // end in no suffix: known from their last letter, before the name's
+    // start is looked for.
+    if !may_classify(&b[m_start..ke]) {
+        return;
+    }
+    let run_start = extend_left(b, m_start, MAX_KEY, is_key_byte);
     let mut ks = run_start;
     while ks < run_end && b[ks] == b'-' {
         ks += 1;
     }
     let cli = ks > run_start && (run_start == 0 || b[run_start - 1].is_ascii_whitespace());
-    let mut ke = run_end;
-    while ke > ks && matches!(b[ke - 1], b'.' | b'-') {
-        ke -= 1;
-    }
     let Some(class) = classify_key(&b[ks..ke]) else {
         return;
     };
@@ -386,41 +714,53 @@ fn after_is_was(b: &[u8], i: usize) -> Option<usize> {
     (k > j).then_some(k)
 }
 
-fn is_value_end(x: u8) -> bool {
-    x.is_ascii_whitespace()
-        || matches!(
-            x,
-            b',' | b';' | b'&' | b'"' | b'\'' | b'`' | b'<' | b'>' | b')' | b']' | b'}' | b'\\'
-        )
-}
-
 /// The value starting at `i`: inside quotes, or up to a terminator.
 fn value_at(b: &[u8], i: usize) -> Option<(usize, usize)> {
     if let Some(q) = quote_at(b, i) {
         let vs = i + q.len();
+        // The value runs to the closing quote sequence; a line break first
+        // means it is not closed. Inside `"…"` or `'…'` a backslash
+        // escapes the byte after it; inside `\"…\"` it starts the close.
+        let close = q[q.len() - 1];
+        let escaped = q.len() == 1;
+        let ceil = b.len().min(vs + MAX_VALUE + 1);
         let mut j = vs;
-        while j < b.len() && j - vs <= MAX_VALUE {
-            let x = b[j];
+        loop {
+            if j >= ceil {
+                return None;
+            }
+            j = run_right(b, j, ceil - j, alnum_lanes, |x| !has(x, QUOTE_STOP));
+            let &x = b.get(j).filter(|_| j < ceil)?;
             if x == b'\n' || x == b'\r' {
                 return None;
             }
-            if b[j..].starts_with(q) {
-                return Some((vs, j));
+            if escaped {
+                if x == close {
+                    return Some((vs, j));
+                }
+                j += if x == b'\\' { 2 } else { 1 };
+            } else {
+                if x == b'\\' && b.get(j + 1) == Some(&close) {
+                    return Some((vs, j));
+                }
+                j += 1;
             }
-            j += if x == b'\\' && q.len() == 1 { 2 } else { 1 };
         }
-        return None;
     }
     // A replacement token ends an unquoted value: the text after a value
     // that was redacted must not be read as more of the value.
+    let end = b.len().min(i + MAX_VALUE);
     let mut ve = i;
-    while ve < b.len() && ve - i < MAX_VALUE && !is_value_end(b[ve]) {
-        if b[ve] == b'[' && token_len_at(b, ve).is_some() {
-            break;
+    loop {
+        ve = run_right(b, ve, end - ve, alnum_lanes, |x| {
+            !has(x, VALUE_END) && x != b'['
+        });
+        if ve < end && b[ve] == b'[' && token_len_at(b, ve).is_none() {
+            ve += 1;
+        } else {
+            return Some((i, ve));
         }
-        ve += 1;
     }
-    Some((i, ve))
 }
 
 const PLACEHOLDERS: &[&[u8]] = &[
@@ -551,6 +891,24 @@ const STOPWORDS: &[&[u8]] = &[
     b"it",
 ];
 
+const fn longest(words: &[&[u8]]) -> usize {
+    let mut most = 0;
+    let mut i = 0;
+    while i < words.len() {
+        if words[i].len() > most {
+            most = words[i].len();
+        }
+        i += 1;
+    }
+    most
+}
+
+/// The longest placeholder or stop word: longer values are neither.
+const LONGEST_WORD: usize = {
+    let (p, s) = (longest(PLACEHOLDERS), longest(STOPWORDS));
+    if p > s { p } else { s }
+};
+
 fn accept_value(v: &[u8], class: KeyClass, natural: bool) -> bool {
     let min = match (class, natural) {
         (_, true) => 3,
@@ -560,8 +918,8 @@ fn accept_value(v: &[u8], class: KeyClass, natural: bool) -> bool {
     if v.len() < min || token_len_at(v, 0).is_some() {
         return false;
     }
-    if v.len() <= 16 {
-        let mut buf = [0u8; 16];
+    if v.len() <= LONGEST_WORD {
+        let mut buf = [0u8; LONGEST_WORD];
         let lower = &mut buf[..v.len()];
         lower.copy_from_slice(v);
         lower.make_ascii_lowercase();
@@ -618,7 +976,7 @@ fn authorization(b: &[u8], ks: usize, ke: usize, out: &mut Candidates) {
         if scheme.eq_ignore_ascii_case(b"digest") {
             return;
         }
-        let end = extend_right(b, cred, MAX_VALUE, is_bearer_char);
+        let end = run_right(b, cred, MAX_VALUE, bearer_lanes, is_bearer_char);
         let kind = if scheme.eq_ignore_ascii_case(b"bearer") {
             PiiKind::BearerToken
         } else {
@@ -641,7 +999,7 @@ fn authorization(b: &[u8], ks: usize, ke: usize, out: &mut Candidates) {
 // ---------------------------------------------------------------- bearer
 
 fn is_bearer_char(x: u8) -> bool {
-    x.is_ascii_alphanumeric() || matches!(x, b'-' | b'.' | b'_' | b'~' | b'+' | b'/' | b'=')
+    has(x, BEARER)
 }
 
 fn bearer(b: &[u8], s: usize, e: usize, out: &mut Candidates) {
@@ -652,7 +1010,7 @@ fn bearer(b: &[u8], s: usize, e: usize, out: &mut Candidates) {
     if i == e || token_len_at(b, i).is_some() {
         return;
     }
-    let end = extend_right(b, i, MAX_VALUE, is_bearer_char);
+    let end = run_right(b, i, MAX_VALUE, bearer_lanes, is_bearer_char);
     if end - i >= 8 {
         out.push(PiiKind::BearerToken, i, end);
     }
@@ -681,7 +1039,7 @@ fn prefixed(
     s: usize,
     e: usize,
     min_body: usize,
-    body: fn(u8) -> bool,
+    body: impl Fn(u8) -> bool,
     kind: PiiKind,
     out: &mut Candidates,
 ) {
@@ -697,15 +1055,19 @@ fn prefixed(
 /// End of a token body: bytes matching `body`, stopping before `stop`
 /// (`---` for vendor tokens, which never contain one; `-----` for base64url
 /// parts): where a `-----BEGIN` line or a dashed separator starts.
-fn body_end(b: &[u8], start: usize, body: fn(u8) -> bool, stop: &[u8]) -> usize {
+/// Letters and digits, eight at a time, are taken without a look at `body`
+/// (every body takes them) or `stop` (which starts with `-`).
+fn body_end(b: &[u8], start: usize, body: impl Fn(u8) -> bool, stop: &[u8]) -> usize {
+    let ceil = b.len().min(start + MAX_VALUE);
     let mut end = start;
-    while end < b.len() && end - start < MAX_VALUE && body(b[end]) {
-        if b[end] == b'-' && b[end..].starts_with(stop) {
-            break;
+    loop {
+        end = run_right(b, end, ceil - end, alnum_lanes, |_| false);
+        if end < ceil && body(b[end]) && !(b[end] == b'-' && b[end..].starts_with(stop)) {
+            end += 1;
+        } else {
+            return end;
         }
-        end += 1;
     }
-    end
 }
 
 fn openai(b: &[u8], s: usize, e: usize, out: &mut Candidates) {
@@ -857,23 +1219,33 @@ fn private_key(b: &[u8], s: usize, out: &mut Candidates) {
 // ---------------------------------------------------------------- URLs
 
 fn url_credentials(b: &[u8], colon: usize, out: &mut Candidates) {
-    let scheme_start = extend_left(b, colon, 32, |x| {
-        x.is_ascii_alphanumeric() || matches!(x, b'+' | b'.' | b'-')
-    });
+    let scheme_start = extend_left(b, colon, 32, |x| has(x, SCHEME));
     if scheme_start == colon || !b[scheme_start].is_ascii_alphabetic() {
         return;
     }
     let auth_start = colon + 3;
-    let auth_end = extend_right(b, auth_start, 512, |x| {
-        !(x.is_ascii_whitespace()
-            || matches!(
-                x,
-                b'/' | b'?' | b'#' | b'"' | b'\'' | b'<' | b'>' | b'\\' | b'`'
-            ))
-    });
-    let Some(at) = memchr::memrchr(b'@', &b[auth_start..auth_end]).map(|k| auth_start + k) else {
+    // Most authorities hold no `@`: the first `@`, `/` or `"` ahead tells
+    // (`/` and `"` end an authority), by a vector search. Only with an
+    // `@` first, and nothing before it ending the authority, is the
+    // authority read, with the last `@` in it.
+    let limit = b.len().min(auth_start + 512);
+    let Some(first_at) = memchr::memchr3(b'@', b'/', b'"', &b[auth_start..limit])
+        .map(|k| auth_start + k)
+        .filter(|&k| b[k] == b'@')
+    else {
         return;
     };
+    if !b[auth_start..first_at].iter().all(|&x| has(x, AUTHORITY)) {
+        return;
+    }
+    let mut auth_end = first_at + 1;
+    let mut at = first_at;
+    while auth_end < limit && has(b[auth_end], AUTHORITY) {
+        if b[auth_end] == b'@' {
+            at = auth_end;
+        }
+        auth_end += 1;
+    }
     if at == auth_start || at + 1 == auth_end || token_len_at(b, auth_start).is_some() {
         return;
     }
@@ -915,5 +1287,192 @@ mod tests {
         assert_eq!(c("token_count"), None);
         assert_eq!(c("cache_key"), None);
         assert_eq!(c("Authorization"), Some(KeyClass::Authorization));
+    }
+
+    #[test]
+    fn pattern_tables_hold_the_same_prefix_free_set() {
+        let mut narrow: Vec<_> = NARROW.to_vec();
+        let mut wide: Vec<_> = WIDE.to_vec();
+        narrow.sort_unstable_by_key(|&(p, _)| p);
+        wide.sort_unstable_by_key(|&(p, _)| p);
+        assert_eq!(narrow, wide);
+        narrow.dedup_by_key(|&mut (p, _)| p);
+        assert_eq!(narrow.len(), NARROW.len());
+        // No pattern is a prefix of another: at most one matches at any
+        // position, so every leftmost match kind finds the same matches.
+        for (p, _) in NARROW {
+            for (q, _) in NARROW {
+                assert!(p == q || !q.starts_with(p), "{p} {q}");
+            }
+        }
+    }
+
+    #[test]
+    fn runs_eight_at_a_time_end_where_byte_by_byte() {
+        let alphabet = b"aZ09-._~+/=@:[] \n\"\\\xc3\xa9";
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let mut below = |n: usize| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state % n as u64) as usize
+        };
+        for _ in 0..20_000 {
+            let len = below(80);
+            let mut b: Vec<u8> = (0..len).map(|_| alphabet[below(alphabet.len())]).collect();
+            // Long letter runs too.
+            if below(2) == 0 {
+                let at = below(len + 1);
+                b.splice(at..at, std::iter::repeat_n(b'k', below(40)));
+            }
+            let from = below(b.len() + 1);
+            let max = below(100);
+            assert_eq!(
+                run_right(&b, from, max, bearer_lanes, is_bearer_char),
+                extend_right(&b, from, max, is_bearer_char),
+                "{b:?} {from} {max}"
+            );
+            let alnum = |x: u8| x.is_ascii_alphanumeric();
+            assert_eq!(
+                run_right(&b, from, max, alnum_lanes, alnum),
+                extend_right(&b, from, max, alnum)
+            );
+        }
+    }
+
+    /// [`classify_key`] written plainly: lower-case the name, drop the
+    /// separators, test each suffix in turn.
+    fn classify_key_plainly(key: &[u8]) -> Option<KeyClass> {
+        if key.is_empty() || key.len() > MAX_KEY {
+            return None;
+        }
+        let lower = key.to_ascii_lowercase();
+        let norm: Vec<u8> = lower
+            .iter()
+            .copied()
+            .filter(|x| !matches!(x, b'_' | b'-' | b'.'))
+            .collect();
+        let bounded = |word: &[u8]| -> bool {
+            if !lower.ends_with(word) {
+                return false;
+            }
+            let at = key.len() - word.len();
+            at == 0
+                || matches!(key[at - 1], b'_' | b'-' | b'.')
+                || (key[at - 1].is_ascii_lowercase() && key[at].is_ascii_uppercase())
+        };
+        if norm.ends_with(b"authorization") {
+            return Some(KeyClass::Authorization);
+        }
+        if [&b"password"[..], b"passwd", b"passphrase", b"passwort"]
+            .iter()
+            .any(|w| norm.ends_with(w))
+            || bounded(b"pass")
+        {
+            return Some(KeyClass::Password);
+        }
+        if norm.ends_with(b"pwd") {
+            return Some(KeyClass::Pwd);
+        }
+        let secret: &[&[u8]] = &[
+            b"token",
+            b"secret",
+            b"apikey",
+            b"accesskey",
+            b"secretkey",
+            b"privatekey",
+            b"signingkey",
+            b"encryptionkey",
+            b"masterkey",
+            b"licensekey",
+            b"accountkey",
+            b"subscriptionkey",
+            b"appkey",
+            b"authkey",
+            b"clientkey",
+            b"credential",
+            b"credentials",
+            b"signature",
+        ];
+        if secret.iter().any(|w| norm.ends_with(w)) || bounded(b"auth") {
+            return Some(KeyClass::Secret);
+        }
+        None
+    }
+
+    #[test]
+    fn key_classes_as_written_plainly() {
+        let parts: &[&[u8]] = &[
+            b"pass",
+            b"Pass",
+            b"PASS",
+            b"word",
+            b"Word",
+            b"WORD",
+            b"wd",
+            b"phrase",
+            b"wort",
+            b"pwd",
+            b"PWD",
+            b"auth",
+            b"Auth",
+            b"AUTH",
+            b"orization",
+            b"ORIZATION",
+            b"token",
+            b"Token",
+            b"s",
+            b"secret",
+            b"SECRET",
+            b"key",
+            b"Key",
+            b"KEY",
+            b"api",
+            b"Api",
+            b"access",
+            b"subscription",
+            b"credential",
+            b"Credentials",
+            b"signature",
+            b"o",
+            b"by",
+            b"db",
+            b"x",
+            b"_",
+            b"-",
+            b".",
+            b"1",
+            b"-_",
+            b"aB",
+        ];
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let mut below = |n: usize| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state % n as u64) as usize
+        };
+        for _ in 0..200_000 {
+            let mut key = Vec::new();
+            for _ in 0..1 + below(6) {
+                key.extend_from_slice(parts[below(parts.len())]);
+            }
+            if below(50) == 0 {
+                key = key.repeat(1 + below(8));
+            }
+            assert_eq!(
+                classify_key(&key),
+                classify_key_plainly(&key),
+                "{}",
+                String::from_utf8_lossy(&key)
+            );
+            if let Some(i) = (0..key.len()).rev().find(|&i| key[i].is_ascii_alphabetic()) {
+                assert!(
+                    may_classify(&key[i..]) || classify_key(&key).is_none(),
+                    "{}",
+                    String::from_utf8_lossy(&key)
+                );
+            }
+        }
     }
 }
