@@ -108,14 +108,14 @@ fn last_dot(b: &[u8], marks: Option<Marks>, from: usize, to: usize) -> Option<us
         .map(|p| from + p)
 }
 
-/// Classify the dotted word around the `.` at `dot`; returns where scanning
-/// may resume.
+/// [`dotted_marked`] without the block's marks.
 #[cfg(test)]
 pub(crate) fn dotted_at(text: &str, dot: usize, out: &mut Candidates) -> usize {
     dotted_marked(text, dot, None, out)
 }
 
-/// [`dotted_at`], with the marks of the block that holds `dot` if known.
+/// Classify the dotted word around the `.` at `dot`, given the marks of the
+/// block that holds `dot` if known; returns where scanning may resume.
 #[inline(always)]
 pub(crate) fn dotted_marked(
     text: &str,

@@ -1,12 +1,14 @@
 //! The detectors. Each one is a small hand-written scanner started from a
-//! cheap trigger (a keyword found by one Aho-Corasick pass, a `.`/`:`/`@` byte
-//! found by a bit mask per block, or the start of a number), so the text is
-//! read a few times at memory speed instead of once per regular expression.
+//! cheap trigger (a keyword found by one multi-pattern search, a `.`/`:`/`@`
+//! byte found by a bit mask per block, or the start of a number), so the
+//! text is read a few times at memory speed instead of once per regular
+//! expression.
 //!
 //! Every detector pushes candidate [`Span`]s; overlaps are settled later by
-//! [`crate::resolve`]. Detectors never look further than a few bytes past
-//! the value they report (except [`keyword::private_key`], which spans lines),
-//! which is what lets the streaming redactor cut input at line ends.
+//! `resolve` in `detector.rs`. Detectors never look further than a few bytes
+//! past the value they report (except the private-key scanner of
+//! [`keyword`], which spans lines), which is what lets the streaming
+//! redactor cut input at line ends.
 
 pub(crate) mod colon;
 pub(crate) mod dotted;
