@@ -378,14 +378,21 @@ impl TokenIndex {
     }
 }
 
-/// `N` from `[KIND_N]` if the token has exactly that form and `N ≥ 1`.
+/// The highest token number a stored entry may carry. Numbering continues
+/// after the highest stored number, so a bound far below `u32::MAX` keeps
+/// every later number representable: no map can hold the two thousand
+/// million more values it would take to run out.
+const MAX_STORED_NUMBER: u32 = 1 << 31;
+
+/// `N` from `[KIND_N]` if the token has exactly that form and
+/// `1 ≤ N ≤ MAX_STORED_NUMBER`.
 fn parse_token(kind: PiiKind, token: &str) -> Option<u32> {
     let rest = token.strip_prefix('[')?.strip_suffix(']')?;
     let digits = rest.strip_prefix(kind.as_str())?.strip_prefix('_')?;
     if digits.is_empty() || !digits.bytes().all(|d| d.is_ascii_digit()) || digits.starts_with('0') {
         return None;
     }
-    digits.parse().ok()
+    digits.parse().ok().filter(|&n| n <= MAX_STORED_NUMBER)
 }
 
 impl From<RedactionMap> for Vec<MapEntry> {
@@ -465,18 +472,18 @@ mod tests {
             token: token.into(),
         };
         let mut m = RedactionMap::from_entries([
-            e("a@x.com", "[EMAIL_4000000000]"),
+            e("a@x.com", "[EMAIL_2000000000]"),
             e("b@x.com", "[EMAIL_3]"),
         ])
         .unwrap();
         assert_eq!(
             m.assign(PiiKind::Email, "c@x.com"),
-            ("[EMAIL_4000000001]", true)
+            ("[EMAIL_2000000001]", true)
         );
         for (token, original) in [
-            ("[EMAIL_4000000000]", "a@x.com"),
+            ("[EMAIL_2000000000]", "a@x.com"),
             ("[EMAIL_3]", "b@x.com"),
-            ("[EMAIL_4000000001]", "c@x.com"),
+            ("[EMAIL_2000000001]", "c@x.com"),
         ] {
             assert_eq!(m.lookup(token).map(|e| e.original.as_str()), Some(original));
         }
@@ -500,6 +507,17 @@ mod tests {
             Err(PiiError::MalformedToken { .. })
         ));
         assert!(RedactionMap::from_entries([e(PiiKind::Email, "a", "[EMAIL_0]")]).is_err());
+        // A stored number near the end of the range would leave no number
+        // for the next value.
+        for token in ["[EMAIL_4294967295]", "[EMAIL_2147483649]"] {
+            assert!(matches!(
+                RedactionMap::from_entries([e(PiiKind::Email, "a", token)]),
+                Err(PiiError::MalformedToken { .. })
+            ));
+        }
+        let mut map =
+            RedactionMap::from_entries([e(PiiKind::Email, "a", "[EMAIL_2147483648]")]).unwrap();
+        assert_eq!(map.assign(PiiKind::Email, "b").0, "[EMAIL_2147483649]");
         assert!(matches!(
             RedactionMap::from_entries([
                 e(PiiKind::Email, "a", "[EMAIL_1]"),
