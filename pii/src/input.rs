@@ -1,6 +1,8 @@
 //! Raw input bytes: refusing binary data, and turning bytes into text
 //! without losing track of original offsets.
 
+use std::borrow::Cow;
+
 use crate::error::BinaryReason;
 
 /// How many leading bytes [`sniff_binary`] examines: enough to see past a
@@ -36,22 +38,40 @@ pub fn sniff_binary(bytes: &[u8]) -> Option<BinaryReason> {
 }
 
 /// Text decoded from bytes, invalid sequences replaced by U+FFFD, with what
-/// is needed to map text offsets back to byte offsets.
+/// is needed to map text offsets back to byte offsets. Valid UTF-8 (nearly
+/// all input) is borrowed as it is, without a copy.
 #[derive(Debug, Default)]
-pub(crate) struct Decoded {
-    pub text: String,
+pub(crate) struct Decoded<'a> {
+    pub text: Cow<'a, str>,
     /// For each replacement: byte offset of the invalid bytes, text offset
     /// of the U+FFFD, and the total growth (text minus bytes) after it.
     fixes: Vec<(usize, usize, usize)>,
 }
 
-impl Decoded {
-    pub(crate) fn new(bytes: &[u8]) -> Decoded {
-        let mut text = String::with_capacity(bytes.len());
+impl<'a> Decoded<'a> {
+    pub(crate) fn new(bytes: &'a [u8]) -> Decoded<'a> {
+        let valid = match std::str::from_utf8(bytes) {
+            Ok(text) => {
+                return Decoded {
+                    text: Cow::Borrowed(text),
+                    fixes: Vec::new(),
+                };
+            }
+            Err(e) => e.valid_up_to(),
+        };
+        let mut text = String::with_capacity(bytes.len() + 8);
         let mut fixes = Vec::new();
         let mut raw = 0;
         let mut growth = 0;
-        for chunk in bytes.utf8_chunks() {
+        // `bytes[..valid]` is one valid chunk, so chunking from the start
+        // and from there give the same chunks; the scan starts there.
+        let (head, tail) = bytes.split_at(valid);
+        if let Ok(head) = std::str::from_utf8(head) {
+            text.push_str(head);
+            raw = valid;
+        }
+        let rest = if raw == valid { tail } else { bytes };
+        for chunk in rest.utf8_chunks() {
             text.push_str(chunk.valid());
             raw += chunk.valid().len();
             let bad = chunk.invalid().len();
@@ -63,7 +83,10 @@ impl Decoded {
                 raw += bad;
             }
         }
-        Decoded { text, fixes }
+        Decoded {
+            text: Cow::Owned(text),
+            fixes,
+        }
     }
 
     /// Whether a replacement character was inserted in `from..to`.
