@@ -169,6 +169,27 @@ mod tests {
     }
 
     #[test]
+    fn borrows_valid_text_and_replaces_like_lossy_decoding() {
+        assert!(matches!(
+            Decoded::new("Größe 日本\n".as_bytes()).text,
+            Cow::Borrowed(_)
+        ));
+        let inputs: [&[u8]; 6] = [
+            b"",
+            b"\xff",
+            b"plain then \xe2\x82",
+            b"\xf0\x9f\x92 cut emoji \xc3(",
+            "日本\u{fffd}".as_bytes(),
+            b"ab\xffcd\xe2\x82ef\xed\xa0\x80",
+        ];
+        for bytes in inputs {
+            let d = Decoded::new(bytes);
+            assert_eq!(d.text, String::from_utf8_lossy(bytes), "{bytes:?}");
+            assert_eq!(d.raw_offset(d.text.len()), bytes.len(), "{bytes:?}");
+        }
+    }
+
+    #[test]
     fn floors_to_char_boundaries() {
         let s = "a日b".as_bytes();
         assert_eq!(char_floor(s, 2), 1);
