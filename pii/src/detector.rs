@@ -932,6 +932,21 @@ pub(crate) fn render(
 ) -> (String, Vec<RedactedSpan>) {
     let mut out = String::with_capacity(range.len());
     let mut redacted = Vec::with_capacity(spans.len());
+    render_into(text, range, spans, map, &mut out, Some(&mut redacted));
+    (out, redacted)
+}
+
+/// [`render`] appending to `out`, and to `redacted` only if given (the
+/// streaming redactor reuses one output buffer for all its rounds and
+/// skips the per-span copies when its caller wants no spans).
+pub(crate) fn render_into(
+    text: &str,
+    range: std::ops::Range<usize>,
+    spans: &[Span],
+    map: &mut RedactionMap,
+    out: &mut String,
+    mut redacted: Option<&mut Vec<RedactedSpan>>,
+) {
     map.reserve(spans.len());
     let mut pos = range.start;
     for s in spans {
@@ -939,17 +954,18 @@ pub(crate) fn render(
         let (token, _) = map.assign(s.kind, original);
         out.push_str(text.get(pos..s.start).unwrap_or(""));
         out.push_str(token);
-        redacted.push(RedactedSpan {
-            kind: s.kind,
-            start: s.start,
-            end: s.end,
-            original: original.to_owned(),
-            replacement: token.to_owned(),
-        });
+        if let Some(redacted) = redacted.as_deref_mut() {
+            redacted.push(RedactedSpan {
+                kind: s.kind,
+                start: s.start,
+                end: s.end,
+                original: original.to_owned(),
+                replacement: token.to_owned(),
+            });
+        }
         pos = s.end;
     }
     out.push_str(text.get(pos..range.end).unwrap_or(""));
-    (out, redacted)
 }
 
 #[cfg(test)]

@@ -1,6 +1,8 @@
 //! Raw input bytes: refusing binary data, and turning bytes into text
 //! without losing track of original offsets.
 
+use std::borrow::Cow;
+
 use crate::error::BinaryReason;
 
 /// How many leading bytes [`sniff_binary`] examines: enough to see past a
@@ -36,22 +38,40 @@ pub fn sniff_binary(bytes: &[u8]) -> Option<BinaryReason> {
 }
 
 /// Text decoded from bytes, invalid sequences replaced by U+FFFD, with what
-/// is needed to map text offsets back to byte offsets.
+/// is needed to map text offsets back to byte offsets. Valid UTF-8 (nearly
+/// all input) is borrowed as it is, without a copy.
 #[derive(Debug, Default)]
-pub(crate) struct Decoded {
-    pub text: String,
+pub(crate) struct Decoded<'a> {
+    pub text: Cow<'a, str>,
     /// For each replacement: byte offset of the invalid bytes, text offset
     /// of the U+FFFD, and the total growth (text minus bytes) after it.
     fixes: Vec<(usize, usize, usize)>,
 }
 
-impl Decoded {
-    pub(crate) fn new(bytes: &[u8]) -> Decoded {
-        let mut text = String::with_capacity(bytes.len());
+impl<'a> Decoded<'a> {
+    pub(crate) fn new(bytes: &'a [u8]) -> Decoded<'a> {
+        let valid = match std::str::from_utf8(bytes) {
+            Ok(text) => {
+                return Decoded {
+                    text: Cow::Borrowed(text),
+                    fixes: Vec::new(),
+                };
+            }
+            Err(e) => e.valid_up_to(),
+        };
+        let mut text = String::with_capacity(bytes.len() + 8);
         let mut fixes = Vec::new();
         let mut raw = 0;
         let mut growth = 0;
-        for chunk in bytes.utf8_chunks() {
+        // `bytes[..valid]` is one valid chunk, so chunking from the start
+        // and from there give the same chunks; the scan starts there.
+        let (head, tail) = bytes.split_at(valid);
+        if let Ok(head) = std::str::from_utf8(head) {
+            text.push_str(head);
+            raw = valid;
+        }
+        let rest = if raw == valid { tail } else { bytes };
+        for chunk in rest.utf8_chunks() {
             text.push_str(chunk.valid());
             raw += chunk.valid().len();
             let bad = chunk.invalid().len();
@@ -63,7 +83,10 @@ impl Decoded {
                 raw += bad;
             }
         }
-        Decoded { text, fixes }
+        Decoded {
+            text: Cow::Owned(text),
+            fixes,
+        }
     }
 
     /// Whether a replacement character was inserted in `from..to`.
@@ -143,6 +166,27 @@ mod tests {
         assert_eq!(d.raw_offset(d.text.len()), bytes.len());
         assert_eq!(d.text_offset(3), 5);
         assert_eq!(d.text_offset(7), 10);
+    }
+
+    #[test]
+    fn borrows_valid_text_and_replaces_like_lossy_decoding() {
+        assert!(matches!(
+            Decoded::new("Größe 日本\n".as_bytes()).text,
+            Cow::Borrowed(_)
+        ));
+        let inputs: [&[u8]; 6] = [
+            b"",
+            b"\xff",
+            b"plain then \xe2\x82",
+            b"\xf0\x9f\x92 cut emoji \xc3(",
+            "日本\u{fffd}".as_bytes(),
+            b"ab\xffcd\xe2\x82ef\xed\xa0\x80",
+        ];
+        for bytes in inputs {
+            let d = Decoded::new(bytes);
+            assert_eq!(d.text, String::from_utf8_lossy(bytes), "{bytes:?}");
+            assert_eq!(d.raw_offset(d.text.len()), bytes.len(), "{bytes:?}");
+        }
     }
 
     #[test]

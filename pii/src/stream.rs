@@ -36,7 +36,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::io::{ErrorKind, Read, Write};
 
-use crate::detector::{Detector, render};
+use crate::detector::{Detector, render_into};
 use crate::error::PiiError;
 use crate::input::{Decoded, char_floor, sniff_binary};
 use crate::kind::PiiKind;
@@ -157,6 +157,8 @@ struct Streamer<'d, 'm, 'o, R, W> {
     eof: bool,
     /// Token of a private-key block that is still being read.
     open_key: Option<String>,
+    /// A round's output, kept so that its allocation serves every round.
+    out: String,
 }
 
 impl<'d, 'm, 'o, R: Read, W: Write> Streamer<'d, 'm, 'o, R, W> {
@@ -181,6 +183,7 @@ impl<'d, 'm, 'o, R: Read, W: Write> Streamer<'d, 'm, 'o, R, W> {
             base: 0,
             eof: false,
             open_key: None,
+            out: String::new(),
         }
     }
 
@@ -244,16 +247,38 @@ impl<'d, 'm, 'o, R: Read, W: Write> Streamer<'d, 'm, 'o, R, W> {
 
     /// Process one round of the buffer.
     fn round(&mut self, max: usize) -> Result<Round, PiiError> {
+        // The round reads the buffer while writing to the other fields; it
+        // is lent out meanwhile (moving a `Vec` copies no bytes).
+        let buf = std::mem::take(&mut self.buf);
+        let done = self.round_in(&buf, max);
+        self.buf = buf;
+        let keep_from = match done? {
+            Some(keep_from) => keep_from,
+            None => return Ok(Round::NeedMore),
+        };
+        let raw_commit = keep_from.1;
+        let keep_from = keep_from.0;
+        self.buf.drain(..keep_from);
+        self.base += keep_from;
+        self.context = raw_commit - keep_from;
+        Ok(Round::Done)
+    }
+
+    /// [`Streamer::round`] on `buf` (the buffer, lent out): writes the
+    /// round and returns where the next buffer starts and where this
+    /// round's output ended (both offsets in `buf`), or `None` if a key
+    /// block needs more input first.
+    fn round_in(&mut self, buf: &[u8], max: usize) -> Result<Option<(usize, usize)>, PiiError> {
         let (limit, cut_in_line) = if self.eof {
-            (self.buf.len(), false)
+            (buf.len(), false)
         } else {
-            match memchr::memrchr(b'\n', &self.buf[self.context..]) {
+            match memchr::memrchr(b'\n', &buf[self.context..]) {
                 Some(nl) => (self.context + nl + 1, false),
-                None => (char_floor(&self.buf, self.buf.len()), true),
+                None => (char_floor(buf, buf.len()), true),
             }
         };
-        let decoded = Decoded::new(&self.buf[..limit]);
-        let text = decoded.text.as_str();
+        let decoded = Decoded::new(&buf[..limit]);
+        let text: &str = &decoded.text;
         let skip = decoded.text_offset(self.context);
         let plan = self.detector.plan(text, Some(self.map.sweeper()));
         let mut commit = if cut_in_line {
@@ -274,8 +299,8 @@ impl<'d, 'm, 'o, R: Read, W: Write> Streamer<'d, 'm, 'o, R, W> {
                 // The block starts after this round's output; next round.
             } else if open > skip {
                 commit = open;
-            } else if self.buf.len() < max {
-                return Ok(Round::NeedMore);
+            } else if buf.len() < max {
+                return Ok(None);
             } else {
                 key_runs_off = Some(open.max(skip));
             }
@@ -290,7 +315,20 @@ impl<'d, 'm, 'o, R: Read, W: Write> Streamer<'d, 'm, 'o, R, W> {
                 end: s.end.min(commit),
             })
             .collect();
-        let (out, redacted) = render(text, skip..commit, &spans, self.map);
+        let mut out = std::mem::take(&mut self.out);
+        out.clear();
+        // The replaced values themselves are copied only for a caller who
+        // wants the spans (or to find a runaway key block's token).
+        let mut redacted = Vec::new();
+        let keep_spans = self.options.collect_spans || key_runs_off.is_some();
+        render_into(
+            text,
+            skip..commit,
+            &spans,
+            self.map,
+            &mut out,
+            keep_spans.then_some(&mut redacted),
+        );
         if let Some(open) = key_runs_off {
             // The block's lines go on past this round: keep redacting them
             // with its token (or a new one, should the block have lost its
@@ -308,35 +346,59 @@ impl<'d, 'm, 'o, R: Read, W: Write> Streamer<'d, 'm, 'o, R, W> {
             };
             self.open_key = Some(token);
         }
-        self.emit(&out, redacted, &decoded)?;
+        if !keep_spans {
+            self.count(spans.iter().map(|s| s.kind));
+        }
+        let written = self.emit(&out, redacted, &decoded);
+        self.out = out;
+        written?;
         if cut_in_line {
             self.report.long_line_cuts += 1;
         }
         self.report.lossy_utf8 |= decoded.replaced_in(skip, commit);
         let raw_commit = decoded.raw_offset(commit);
         let keep_from = if cut_in_line {
-            char_floor(&self.buf, raw_commit.saturating_sub(CONTEXT)).min(raw_commit)
+            char_floor(buf, raw_commit.saturating_sub(CONTEXT)).min(raw_commit)
         } else {
             raw_commit
         };
         let keep_from = keep_from.max(self.context.min(raw_commit));
-        self.buf.drain(..keep_from);
-        self.base += keep_from;
-        self.context = raw_commit - keep_from;
-        Ok(Round::Done)
+        Ok(Some((keep_from, raw_commit)))
     }
 
     /// Redact the base64 lines that continue a private key too long for one
     /// round, up to and including its END line. The lines are replaced by
     /// the block's token once more; line breaks between them go with them.
     fn continue_key(&mut self, max: usize) -> Result<(), PiiError> {
+        let buf = std::mem::take(&mut self.buf);
+        let done = self.key_lines(&buf, max);
+        self.buf = buf;
+        match done? {
+            KeyLines::GiveUp => Ok(()),
+            KeyLines::More => {
+                let grown = self.buf.len() + MIN_CHUNK_SIZE;
+                self.fill(grown)
+            }
+            KeyLines::Done(raw_end) => {
+                self.buf.drain(..raw_end);
+                self.base += raw_end;
+                self.context = 0;
+                Ok(())
+            }
+        }
+    }
+
+    /// [`Streamer::continue_key`] on `buf` (the buffer, lent out): writes
+    /// the key lines found and says how much of `buf` they used, or that
+    /// more input is needed first.
+    fn key_lines(&mut self, buf: &[u8], max: usize) -> Result<KeyLines, PiiError> {
         let limit = if self.eof {
-            self.buf.len()
+            buf.len()
         } else {
-            char_floor(&self.buf, self.buf.len())
+            char_floor(buf, buf.len())
         };
-        let decoded = Decoded::new(&self.buf[..limit]);
-        let text = decoded.text.as_str();
+        let decoded = Decoded::new(&buf[..limit]);
+        let text: &str = &decoded.text;
         let b = text.as_bytes();
         let skip = decoded.text_offset(self.context);
         let mut end = skip;
@@ -372,12 +434,11 @@ impl<'d, 'm, 'o, R: Read, W: Write> Streamer<'d, 'm, 'o, R, W> {
         if end == skip && !finished && !self.eof {
             // Not even one whole line yet: read more, or give up on a
             // "line" that outgrows the buffer and let normal rounds judge it.
-            if self.buf.len() >= max {
+            if buf.len() >= max {
                 self.open_key = None;
-                return Ok(());
+                return Ok(KeyLines::GiveUp);
             }
-            let grown = self.buf.len() + MIN_CHUNK_SIZE;
-            return self.fill(grown);
+            return Ok(KeyLines::More);
         }
         let token = self.open_key.clone().unwrap_or_default();
         let mut out = String::new();
@@ -398,11 +459,14 @@ impl<'d, 'm, 'o, R: Read, W: Write> Streamer<'d, 'm, 'o, R, W> {
         if finished || self.eof {
             self.open_key = None;
         }
-        let raw_end = decoded.raw_offset(consumed.max(end));
-        self.buf.drain(..raw_end);
-        self.base += raw_end;
-        self.context = 0;
-        Ok(())
+        Ok(KeyLines::Done(decoded.raw_offset(consumed.max(end))))
+    }
+
+    /// Add one to the count of each of `kinds`.
+    fn count(&mut self, kinds: impl Iterator<Item = PiiKind>) {
+        for kind in kinds {
+            *self.report.counts.entry(kind).or_default() += 1;
+        }
     }
 
     fn emit(
@@ -428,4 +492,15 @@ impl<'d, 'm, 'o, R: Read, W: Write> Streamer<'d, 'm, 'o, R, W> {
 enum Round {
     Done,
     NeedMore,
+}
+
+/// What [`Streamer::key_lines`] did.
+enum KeyLines {
+    /// Wrote the lines; the next round starts at this offset.
+    Done(usize),
+    /// Found no whole line yet: read more first.
+    More,
+    /// Found no whole line in a buffer already at its largest: left the
+    /// rest to normal rounds.
+    GiveUp,
 }

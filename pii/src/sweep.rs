@@ -402,13 +402,16 @@ impl Leads {
         }
     }
 
-    /// The bytes that [`Leads::holds`], as a set.
+    /// The bytes that [`Leads::holds`], as a set. Built once per pass, and
+    /// a pass may be a short window of the second look: a short list is
+    /// set byte by byte, not found by trying all 256.
     pub(crate) fn set(self) -> ByteSet {
         let mut set = ByteSet([0; 4]);
-        for x in 0..=255u8 {
-            if self.holds(x) {
-                set.0[usize::from(x >> 6)] |= 1 << (x & 63);
-            }
+        let mut put = |x: u8| set.0[usize::from(x >> 6)] |= 1 << (x & 63);
+        match self {
+            Leads::None => {}
+            Leads::Bytes(bytes) => bytes.into_iter().for_each(&mut put),
+            Leads::Any => (0..=255u8).filter(|&x| !is_word(x)).for_each(&mut put),
         }
         set
     }
@@ -568,6 +571,21 @@ mod tests {
         );
         assert_eq!(swept(&["abcd", "abcdef"], "abcdef abcd"), [(0, 6), (7, 11)]);
         assert_eq!(swept(&["p@ss!"], "x p@ss!y"), [(2, 7)]);
+    }
+
+    #[test]
+    fn lead_sets_hold_what_the_leads_hold() {
+        for leads in [
+            Leads::None,
+            Leads::Bytes([b'-', b'/', 0xC3, b'-']),
+            Leads::Bytes([0, 0xFF, b'+', b'(']),
+            Leads::Any,
+        ] {
+            let set = leads.set();
+            for x in 0..=255u8 {
+                assert_eq!(set.holds(x), leads.holds(x), "{leads:?} {x}");
+            }
+        }
     }
 
     #[test]

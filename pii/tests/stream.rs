@@ -223,3 +223,53 @@ fn empty_input_is_fine() {
     assert_eq!(out, "");
     assert_eq!(report, StreamReport::default());
 }
+
+#[test]
+fn leaving_spans_out_changes_nothing_else() {
+    // Invalid UTF-8 in the middle of long runs of valid text, and a private
+    // key longer than the buffer (whose token a round must still find).
+    let mut input = Vec::new();
+    for n in 0..3_000u32 {
+        input.extend_from_slice(
+            format!("{n} password=pw{n}x host 10.0.{}.{} ", n % 200, n % 250).as_bytes(),
+        );
+        input.extend_from_slice(b"\xff caf\xe9 pw1x\n");
+    }
+    input.extend_from_slice(b"-----BEGIN RSA PRIVATE KEY-----\n");
+    while input.len() < 8 * MIN_CHUNK_SIZE {
+        input.extend_from_slice(b"QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVo=\n");
+    }
+    input.extend_from_slice(b"-----END RSA PRIVATE KEY-----\nafter pw7x 10.0.0.2\n");
+    let run = |collect_spans: bool| {
+        let mut map = RedactionMap::new();
+        let mut out = Vec::new();
+        let options = StreamOptions {
+            chunk_size: MIN_CHUNK_SIZE,
+            collect_spans,
+            ..StreamOptions::default()
+        };
+        let report = Detector::global()
+            .redact_stream(
+                Trickle {
+                    data: &input,
+                    step: 40_000,
+                },
+                &mut out,
+                &mut map,
+                options,
+            )
+            .unwrap();
+        (out, report, map)
+    };
+    let (out, mut with, map) = run(true);
+    let (out_without, without, map_without) = run(false);
+    assert!(with.lossy_utf8 && with.spans.len() > 6_000);
+    assert!(
+        with.counts[&PiiKind::PrivateKey] > 1,
+        "key did not outgrow a round"
+    );
+    assert_eq!(out_without, out);
+    assert_eq!(map_without, map);
+    with.spans.clear();
+    assert_eq!(without, with);
+}
