@@ -23,7 +23,7 @@ use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
 use crate::kind::PiiKind;
-use crate::scan::{Blocks, Candidates, is_word, splits_token};
+use crate::scan::{Blocks, Candidates, WINDOW, is_word, splits_token, window};
 use crate::span::Span;
 
 /// Shortest secret that is swept for. Shorter values (`abc`) occur as
@@ -391,41 +391,6 @@ impl Leads {
         }
         Leads::Bytes(bytes)
     }
-
-    /// Whether the non-word byte `x` is one to probe at.
-    #[inline]
-    pub(crate) fn holds(self, x: u8) -> bool {
-        match self {
-            Leads::None => false,
-            Leads::Bytes(bytes) => bytes.contains(&x),
-            Leads::Any => !is_word(x),
-        }
-    }
-
-    /// The bytes that [`Leads::holds`], as a set. Built once per pass, and
-    /// a pass may be a short window of the second look: a short list is
-    /// set byte by byte, not found by trying all 256.
-    pub(crate) fn set(self) -> ByteSet {
-        let mut set = ByteSet([0; 4]);
-        let mut put = |x: u8| set.0[usize::from(x >> 6)] |= 1 << (x & 63);
-        match self {
-            Leads::None => {}
-            Leads::Bytes(bytes) => bytes.into_iter().for_each(&mut put),
-            Leads::Any => (0..=255u8).filter(|&x| !is_word(x)).for_each(&mut put),
-        }
-        set
-    }
-}
-
-/// A set of bytes, one bit each.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct ByteSet([u64; 4]);
-
-impl ByteSet {
-    #[inline(always)]
-    pub(crate) fn holds(&self, x: u8) -> bool {
-        self.0[usize::from(x >> 6)] >> (x & 63) & 1 != 0
-    }
 }
 
 /// Add a candidate for every free-standing occurrence of a value in
@@ -436,17 +401,20 @@ impl ByteSet {
 /// inside it must still be found, as a second redaction would find it.)
 pub(crate) fn scan(text: &str, secrets: &[&Sweeper], out: &mut Candidates) {
     let b = text.as_bytes();
-    let leads = Leads::of(secrets);
     let probe = Probe::new(secrets);
-    for block in Blocks::new(b, leads) {
-        let mut events = block.events;
-        while events != 0 {
-            let i = block.base + events.trailing_zeros() as usize;
-            events &= events - 1;
-            let x = b[i];
-            if is_word(x) || leads.holds(x) {
-                probe.at(b, i, out);
-            }
+    if !probe.is_some() {
+        return;
+    }
+    let mut padded = [0u8; WINDOW];
+    for block in Blocks::new(b, Leads::of(secrets)) {
+        if block.probes == 0 {
+            continue;
+        }
+        let mut hits = probe.screen(window(b, block.base, &mut padded), block.probes);
+        while hits != 0 {
+            let i = block.base + hits.trailing_zeros() as usize;
+            hits &= hits - 1;
+            probe.at(b, i, out);
         }
     }
 }
@@ -471,6 +439,30 @@ impl<'a> Probe<'a> {
                 rest: &[],
             },
         }
+    }
+
+    /// Whether there is a secret to probe for.
+    #[inline]
+    pub(crate) fn is_some(&self) -> bool {
+        self.first.is_some()
+    }
+
+    /// The positions among `at` (bit `k` for the four bytes from `k` in
+    /// `window`) whose three table bits ([`Sweeper::slot`]) are set in some
+    /// sweeper's table: the only ones where [`Probe::at`] can find
+    /// anything. The positions are
+    /// hashed and looked up one after the other without a branch on what
+    /// the table says, so that the lookups overlap.
+    #[inline]
+    pub(crate) fn screen(&self, window: &[u8; WINDOW], at: u64) -> u64 {
+        let Some((_, table, shift)) = self.first else {
+            return 0;
+        };
+        let mut hits = screen_one(table, shift, window, at);
+        for s in self.rest {
+            hits |= screen_one(&s.table, s.table_shift(), window, at);
+        }
+        hits
     }
 
     /// Probe the secrets at `i` (a word start or a lead byte) and add the
@@ -514,6 +506,22 @@ fn in_table(table: &[u64], shift: u32, key: u32) -> bool {
     word >> (h >> 24 & 63) & 1 != 0
         && word >> (h >> 30 & 63) & 1 != 0
         && word >> (h >> 36 & 63) & 1 != 0
+}
+
+/// [`Probe::screen`] with one table.
+#[inline(always)]
+fn screen_one(table: &[u64], shift: u32, window: &[u8; WINDOW], mut at: u64) -> u64 {
+    let mut hits = 0;
+    while at != 0 {
+        let k = at.trailing_zeros() as usize & 63;
+        at &= at - 1;
+        let key = u32::from_le_bytes([window[k], window[k + 1], window[k + 2], window[k + 3]]);
+        let h = u64::from(key).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        let word = table.get((h >> shift) as usize).copied().unwrap_or(0);
+        let all = word >> (h >> 24 & 63) & word >> (h >> 30 & 63) & word >> (h >> 36 & 63);
+        hits |= (all & 1) << k;
+    }
+    hits
 }
 
 /// Probe, with every value in `secrets`, the bytes that `old` spans covered
@@ -571,21 +579,6 @@ mod tests {
         );
         assert_eq!(swept(&["abcd", "abcdef"], "abcdef abcd"), [(0, 6), (7, 11)]);
         assert_eq!(swept(&["p@ss!"], "x p@ss!y"), [(2, 7)]);
-    }
-
-    #[test]
-    fn lead_sets_hold_what_the_leads_hold() {
-        for leads in [
-            Leads::None,
-            Leads::Bytes([b'-', b'/', 0xC3, b'-']),
-            Leads::Bytes([0, 0xFF, b'+', b'(']),
-            Leads::Any,
-        ] {
-            let set = leads.set();
-            for x in 0..=255u8 {
-                assert_eq!(set.holds(x), leads.holds(x), "{leads:?} {x}");
-            }
-        }
     }
 
     #[test]

@@ -96,45 +96,68 @@ fn marks(block: &[u8; 64]) -> u64 {
     bits
 }
 
-/// The secret-sweep and number half of [`word_pass`]. At a word start the
-/// secrets are probed and a number or dashed MAC may start; at a non-word
-/// event the secrets are probed if the byte is a lead, and a number may
-/// start at a `+` or `(`.
+/// The secret-sweep and number half of [`word_pass`]. Per block, the
+/// positions to probe for the secrets (word starts and lead bytes) are
+/// first screened all together against the secrets' prefix tables
+/// ([`sweep::Probe::screen`]), and only the few that pass are probed in
+/// full; then the number scanner is started at the number starts (a digit
+/// or dashed MAC at a word start, a `+` or `(`).
 pub(crate) fn number_pass(text: &str, secrets: &[&Sweeper], out: &mut Candidates) {
     let b = text.as_bytes();
     let leads = Leads::of(secrets);
-    let lead_set = leads.set();
     let probe = sweep::Probe::new(secrets);
     let mut numbers = numeric::Numbers::default();
+    let mut padded = [0u8; WINDOW];
     for block in Blocks::new(b, leads) {
-        let mut events = block.events;
-        while events != 0 {
-            let i = block.base + events.trailing_zeros() as usize;
-            events &= events - 1;
+        let base = block.base;
+        if block.probes != 0 && probe.is_some() {
+            let window = window(b, base, &mut padded);
+            let mut hits = probe.screen(window, block.probes);
+            while hits != 0 {
+                let i = base + hits.trailing_zeros() as usize;
+                hits &= hits - 1;
+                probe.at(b, i, out);
+            }
+        }
+        let mut starts = block.numbers;
+        while starts != 0 {
+            let i = base + starts.trailing_zeros() as usize;
+            starts &= starts - 1;
             let x = b[i];
             if is_word(x) {
-                // Only a digit (a number) or a `-` two bytes on (a dashed
-                // MAC) starts a number here.
-                let dash2 = match b.get(i..).and_then(<[u8]>::first_chunk::<4>) {
-                    Some(&four) => {
-                        let key = u32::from_le_bytes(four);
-                        probe.at_key(b, i, key, out);
-                        four[2] == b'-'
-                    }
-                    // Too close to the end for a secret.
-                    None => b.get(i + 2) == Some(&b'-'),
-                };
-                if dash2 || x.is_ascii_digit() {
-                    numbers.word_start(b, i, x, dash2, out);
-                }
+                let dash2 = b.get(i + 2) == Some(&b'-');
+                numbers.word_start(b, i, x, dash2, out);
             } else {
-                if lead_set.holds(x) {
-                    probe.at(b, i, out);
-                }
-                if matches!(x, b'+' | b'(') {
-                    numbers.opening(b, i, x, out);
-                }
+                numbers.opening(b, i, x, out);
             }
+        }
+    }
+}
+
+/// The bytes a block's work reads: its 64 and three more (the four bytes
+/// of a probe at its last byte, a `-` two bytes past it).
+pub(crate) const WINDOW: usize = 67;
+
+/// The [`WINDOW`] bytes from `base`, padded with zero bytes past the end of
+/// `b` (in `padded`).
+#[inline(always)]
+pub(crate) fn window<'w>(
+    b: &'w [u8],
+    base: usize,
+    padded: &'w mut [u8; WINDOW],
+) -> &'w [u8; WINDOW] {
+    match b.get(base..) {
+        Some(rest) => match rest.first_chunk::<WINDOW>() {
+            Some(w) => w,
+            None => {
+                *padded = [0; WINDOW];
+                padded[..rest.len()].copy_from_slice(rest);
+                padded
+            }
+        },
+        None => {
+            *padded = [0; WINDOW];
+            padded
         }
     }
 }
@@ -222,36 +245,41 @@ pub(crate) static CLASS: [u8; 256] = {
     t
 };
 
-/// The text in blocks of 64 bytes, each with a bit mask `events` (bit `k`
-/// for byte `base + k`) of the positions the number pass looks at:
+/// The text in blocks of 64 bytes, each with two bit masks (bit `k` for
+/// byte `base + k`) of the positions the number pass looks at:
 ///
-/// * word starts (a word byte after a non-word byte or the text start);
-/// * every `+` and `(` (a number may open there);
-/// * the non-word bytes where a secret sweep must probe ([`Leads`]).
+/// * `probes`, where the secrets are probed: word starts (a word byte
+///   after a non-word byte or the text start) and the non-word bytes that
+///   some secret starts with ([`Leads`]);
+/// * `numbers`, where a number may start: word starts at a digit, word
+///   starts at a hex digit with a `-` two bytes on (a dashed MAC), and
+///   every `+` and `(`.
 ///
-/// The bytes are classified with plain arithmetic on a 64-byte chunk that
-/// the compiler turns into vector code, and the flags are gathered into
-/// the mask eight bytes per multiplication, so the bytes in between are
-/// never visited one by one.
+/// The bytes are classified with plain arithmetic on the block's bytes
+/// that the compiler turns into vector code, and the flags are gathered
+/// into the masks eight bytes per multiplication, so the bytes in between
+/// are never visited one by one.
 #[derive(Debug, Clone)]
 pub(crate) struct Blocks<'t> {
     b: &'t [u8],
     /// Every non-word byte is a lead ([`Leads::Any`]).
     any_lead: bool,
-    /// The lead bytes to compare with besides `+` and `(` (which are always
-    /// events): the first `lead_count`, each once.
+    /// The lead bytes to compare with: the first `lead_count`, each once.
     leads: [u8; 4],
     lead_count: usize,
     next: usize,
     /// 1 if the byte before `next` is a word byte, else 0.
     word_before: u8,
+    /// The last block's bytes, when they run past the end of the text.
+    padded: [u8; WINDOW],
 }
 
 /// One block of [`Blocks`].
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Block {
     pub base: usize,
-    pub events: u64,
+    pub probes: u64,
+    pub numbers: u64,
 }
 
 impl<'t> Blocks<'t> {
@@ -260,7 +288,7 @@ impl<'t> Blocks<'t> {
         let mut count = 0;
         if let Leads::Bytes(bytes) = leads {
             for x in bytes {
-                if !matches!(x, b'+' | b'(') && !own[..count].contains(&x) {
+                if !own[..count].contains(&x) {
                     own[count] = x;
                     count += 1;
                 }
@@ -273,6 +301,7 @@ impl<'t> Blocks<'t> {
             lead_count: count,
             next: 0,
             word_before: 0,
+            padded: [0; WINDOW],
         }
     }
 }
@@ -283,15 +312,17 @@ impl Iterator for Blocks<'_> {
     fn next(&mut self) -> Option<Block> {
         let base = self.next;
         let rest = self.b.get(base..).filter(|r| !r.is_empty())?;
-        let (events, word_last) = match rest.first_chunk() {
-            Some(chunk) => self.classify(chunk),
-            None => {
-                // The text end: the padding is zero bytes, which are
-                // neither word bytes nor `+`/`(`, and lies past `valid`.
-                let mut padded = [0u8; 64];
-                padded[..rest.len()].copy_from_slice(rest);
-                self.classify(&padded)
-            }
+        // Past the end of the text the padding is zero bytes, which are
+        // neither word bytes nor `+`/`(`/`-`, and lies past `valid`.
+        let (before, leads) = (self.word_before, self.leads);
+        let chunk = window(self.b, base, &mut self.padded);
+        let (probes, numbers, word_last) = match (self.any_lead, self.lead_count) {
+            (true, _) => classify::<0, true>(chunk, before, leads),
+            (false, 0) => classify::<0, false>(chunk, before, leads),
+            (false, 1) => classify::<1, false>(chunk, before, leads),
+            (false, 2) => classify::<2, false>(chunk, before, leads),
+            (false, 3) => classify::<3, false>(chunk, before, leads),
+            (false, _) => classify::<4, false>(chunk, before, leads),
         };
         self.word_before = word_last;
         self.next = base + 64;
@@ -299,58 +330,51 @@ impl Iterator for Blocks<'_> {
         let valid = u64::MAX >> (64 - rest.len().min(64));
         Some(Block {
             base,
-            events: events & valid,
+            probes: probes & valid,
+            numbers: numbers & valid,
         })
     }
 }
 
-impl Blocks<'_> {
-    /// [`classify`] with this text's leads.
-    #[inline(never)]
-    fn classify(&self, chunk: &[u8; 64]) -> (u64, u8) {
-        let (before, leads) = (self.word_before, self.leads);
-        match (self.any_lead, self.lead_count) {
-            (true, _) => classify::<0, true>(chunk, before, leads),
-            (false, 0) => classify::<0, false>(chunk, before, leads),
-            (false, 1) => classify::<1, false>(chunk, before, leads),
-            (false, 2) => classify::<2, false>(chunk, before, leads),
-            (false, 3) => classify::<3, false>(chunk, before, leads),
-            (false, _) => classify::<4, false>(chunk, before, leads),
-        }
-    }
-}
-
-/// The events of `chunk` (see [`Blocks`]) given whether the byte before it
-/// is a word byte (`word_before`, 0 or 1), and whether its last byte is
-/// one. The lead bytes are the first `LEADS` of `leads`, or every non-word
-/// byte if `ANY`.
-#[inline(always)]
+/// The masks of a block (see [`Blocks`]) from its [`WINDOW`] bytes, given
+/// whether the byte before it is a word byte (`word_before`, 0 or 1), and
+/// whether its last byte is one. The lead bytes are the first `LEADS` of
+/// `leads`, or every non-word byte if `ANY`.
+#[inline(never)]
 fn classify<const LEADS: usize, const ANY: bool>(
-    chunk: &[u8; 64],
+    chunk: &[u8; WINDOW],
     word_before: u8,
     leads: [u8; 4],
-) -> (u64, u8) {
+) -> (u64, u64, u8) {
     // `word[16 + k]` for byte `k`, `word[15]` for the byte before.
     let mut word = [0u8; 80];
     for (w, &x) in word[16..].iter_mut().zip(chunk) {
         *w = u8::from(is_word_arith(x));
     }
     word[15] = word_before;
-    let mut flags = [0u8; 64];
-    for (k, (f, &x)) in flags.iter_mut().zip(chunk).enumerate() {
+    let mut probes = [0u8; 64];
+    let mut numbers = [0u8; 64];
+    for k in 0..64 {
+        let x = chunk[k];
         let (w, before) = (word[16 + k], word[15 + k]);
-        *f = if ANY {
-            // A word start or any non-word byte.
-            (w & before) ^ 1
+        let start = w & !before;
+        let lead = if ANY {
+            w ^ 1
         } else {
-            let mut special = u8::from(x == b'+') | u8::from(x == b'(');
-            for &lead in &leads[..LEADS] {
-                special |= u8::from(x == lead);
+            let mut lead = 0;
+            for &l in &leads[..LEADS] {
+                lead |= u8::from(x == l);
             }
-            w & !before | special
+            lead
         };
+        probes[k] = start | lead;
+        let digit = u8::from(x.wrapping_sub(b'0') < 10);
+        let hex_letter = u8::from((x | 0x20).wrapping_sub(b'a') < 6);
+        let dash2 = u8::from(chunk[k + 2] == b'-');
+        let open = u8::from(x == b'+') | u8::from(x == b'(');
+        numbers[k] = start & (digit | hex_letter & dash2) | open;
     }
-    (gather(&flags), word[79])
+    (gather(&probes), gather(&numbers), word[79])
 }
 
 /// The low bits of 64 flag bytes as a bit mask (byte `k` to bit `k`).
@@ -512,24 +536,24 @@ mod tests {
     }
 
     #[test]
-    fn block_events_mark_word_starts_openings_and_leads() {
+    fn block_masks_mark_probes_and_number_starts() {
         let mut text: Vec<u8> = (0..=255u8).chain(b"ab_9+(Z-.  x".iter().copied()).collect();
-        text.extend(b"word 12 a0-1 +4 x+5 (6 (x c-d-e _a a_ 9z".repeat(9));
+        text.extend(b"word 12 a0-1 +4 x+5 (6 (x c-d-e _a a_ 9z f0-1 g0-1 -5 /7 A1-".repeat(9));
         for x in 0..=255u8 {
             assert_eq!(is_word_arith(x), is_word(x), "{x}");
         }
         for leads in [
             Leads::None,
             Leads::Bytes([b'-', b'/', 0xC3, b'-']),
+            Leads::Bytes([b'+', b'-', b'(', b'+']),
             Leads::Any,
         ] {
-            for len in [0, 1, 2, 63, 64, 65, 66, 127, 128, 130, text.len()] {
+            for len in [0, 1, 2, 63, 64, 65, 66, 67, 127, 128, 130, text.len()] {
                 let b = &text[..len];
                 let start = |i: usize| is_word(b[i]) && (i == 0 || !is_word(b[i - 1]));
-                let events: Vec<usize> = (0..len)
+                let probes: Vec<usize> = (0..len)
                     .filter(|&i| {
                         start(i)
-                            || matches!(b[i], b'+' | b'(')
                             || match leads {
                                 Leads::None => false,
                                 Leads::Bytes(l) => l.contains(&b[i]),
@@ -537,15 +561,26 @@ mod tests {
                             }
                     })
                     .collect();
-                let mut got = vec![];
+                let numbers: Vec<usize> = (0..len)
+                    .filter(|&i| {
+                        let dash2 = b.get(i + 2) == Some(&b'-');
+                        start(i) && (b[i].is_ascii_digit() || dash2 && b[i].is_ascii_hexdigit())
+                            || matches!(b[i], b'+' | b'(')
+                    })
+                    .collect();
+                let (mut got_probes, mut got_numbers) = (vec![], vec![]);
                 for block in Blocks::new(b, leads) {
                     for k in 0..64 {
-                        if block.events >> k & 1 != 0 {
-                            got.push(block.base + k);
+                        if block.probes >> k & 1 != 0 {
+                            got_probes.push(block.base + k);
+                        }
+                        if block.numbers >> k & 1 != 0 {
+                            got_numbers.push(block.base + k);
                         }
                     }
                 }
-                assert_eq!(got, events, "{leads:?} {len}");
+                assert_eq!(got_probes, probes, "{leads:?} {len}");
+                assert_eq!(got_numbers, numbers, "{leads:?} {len}");
             }
         }
     }
