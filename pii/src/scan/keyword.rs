@@ -1267,6 +1267,16 @@ fn url_credentials(b: &[u8], colon: usize, out: &mut Candidates) {
 mod tests {
     use super::*;
 
+    /// A seeded xorshift source of numbers below its argument.
+    fn below_from(mut state: u64) -> impl FnMut(usize) -> usize {
+        move |n| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state % n as u64) as usize
+        }
+    }
+
     #[test]
     fn key_classes() {
         let c = |k: &str| classify_key(k.as_bytes());
@@ -1310,13 +1320,7 @@ mod tests {
     #[test]
     fn runs_eight_at_a_time_end_where_byte_by_byte() {
         let alphabet = b"aZ09-._~+/=@:[] \n\"\\\xc3\xa9";
-        let mut state = 0x2545_f491_4f6c_dd1du64;
-        let mut below = |n: usize| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            (state % n as u64) as usize
-        };
+        let mut below = below_from(0x2545_f491_4f6c_dd1du64);
         for _ in 0..20_000 {
             let len = below(80);
             let mut b: Vec<u8> = (0..len).map(|_| alphabet[below(alphabet.len())]).collect();
@@ -1445,13 +1449,7 @@ mod tests {
             b"-_",
             b"aB",
         ];
-        let mut state = 0x9e37_79b9_7f4a_7c15u64;
-        let mut below = |n: usize| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            (state % n as u64) as usize
-        };
+        let mut below = below_from(0x9e37_79b9_7f4a_7c15u64);
         for _ in 0..200_000 {
             let mut key = Vec::new();
             for _ in 0..1 + below(6) {
