@@ -161,7 +161,11 @@ impl Detector {
                 // A span that takes in a quote of a quoted value, or lies
                 // inside one, changes how that value reads again, across
                 // white space and other spans: its line is read whole.
-                let whole_line = unquotes(k);
+                // So does a span that holds a line break (a private key):
+                // as a token it joins its lines, and a quoted value opened
+                // before it may then close after it.
+                let whole_line =
+                    unquotes(k) || memchr::memchr2(b'\n', b'\r', &b[s.start..s.end]).is_some();
                 if !whole_line && !glued_left(b, s.start) && !glued_right(b, s.end) {
                     continue;
                 }

@@ -669,7 +669,9 @@ fn value_after(b: &[u8], ks: usize, ke: usize, cli: bool) -> Option<(usize, usiz
     let mut i = ke;
     if ks > 0 && b[ks - 1] == b'<' && b.get(i) == Some(&b'>') {
         let vs = i + 1;
-        let ve = extend_right(b, vs, MAX_VALUE, |x| x != b'<' && x != b'\n');
+        // One line: a value that took in a line break would, once a
+        // token, join its line to the next and change how both read.
+        let ve = extend_right(b, vs, MAX_VALUE, |x| !matches!(x, b'<' | b'\n' | b'\r'));
         return (b.get(ve) == Some(&b'<')).then_some((vs, ve, false));
     }
     if let Some(q) = quote_before(b, ks)
