@@ -279,12 +279,7 @@ impl Sweeper {
     /// ten.
     #[inline]
     fn slot(&self, key: u32) -> (usize, u64) {
-        let h = u64::from(key).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        let word = (h >> (64 + 6 - self.table_bits)) as usize;
-        // Middle bits of the product (its low bits depend only on the
-        // key's low bits); the word index takes at most the top 16.
-        let bits = 1u64 << (h >> 24 & 63) | 1u64 << (h >> 30 & 63) | 1u64 << (h >> 36 & 63);
-        (word, bits)
+        slot(key, self.table_shift())
     }
 
     fn mark(&mut self, key: u32) {
@@ -321,8 +316,7 @@ impl Sweeper {
         }
         let four: [u8; 4] = b.get(i..i + MIN_SWEEP_LEN)?.try_into().ok()?;
         let key = u32::from_le_bytes(four);
-        let (word, bits) = self.slot(key);
-        if self.table.get(word)? & bits != bits {
+        if !in_table(&self.table, self.table_shift(), key) {
             return None;
         }
         self.probe_lengths(b, i, key)
@@ -470,18 +464,14 @@ impl<'a> Probe<'a> {
     /// turn, the first that finds one winning.
     #[inline]
     pub(crate) fn at(&self, b: &[u8], i: usize, out: &mut Candidates) {
-        // Every value is at least four bytes long.
-        if let Some(&four) = b.get(i..).and_then(<[u8]>::first_chunk::<MIN_SWEEP_LEN>) {
-            self.at_key(b, i, u32::from_le_bytes(four), out);
-        }
-    }
-
-    /// [`Probe::at`] given the four bytes at `i` as `key`.
-    #[inline]
-    pub(crate) fn at_key(&self, b: &[u8], i: usize, key: u32, out: &mut Candidates) {
         let Some((first, table, shift)) = self.first else {
             return;
         };
+        // Every value is at least four bytes long.
+        let Some(&four) = b.get(i..).and_then(<[u8]>::first_chunk::<MIN_SWEEP_LEN>) else {
+            return;
+        };
+        let key = u32::from_le_bytes(four);
         let mut found = None;
         if in_table(table, shift, key) {
             found = first.probe_lengths(b, i, key);
@@ -495,17 +485,24 @@ impl<'a> Probe<'a> {
     }
 }
 
-/// Whether the three bits of `key` ([`Sweeper::slot`]) are set in `table`,
-/// tested one by one: most keys miss at the first.
+/// The word of a prefix table and its three bits there for `key`, the
+/// word index being the top bits of the key's hash (shifted right by
+/// `shift`, [`Sweeper::table_shift`]): the one place that says where a key
+/// stands, for marking the table and for reading it.
+#[inline(always)]
+fn slot(key: u32, shift: u32) -> (usize, u64) {
+    let h = u64::from(key).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    // Middle bits of the product (its low bits depend only on the key's
+    // low bits); the word index takes at most the top 16.
+    let bits = 1u64 << (h >> 24 & 63) | 1u64 << (h >> 30 & 63) | 1u64 << (h >> 36 & 63);
+    ((h >> shift) as usize, bits)
+}
+
+/// Whether the three bits of `key` ([`slot`]) are set in `table`.
 #[inline(always)]
 fn in_table(table: &[u64], shift: u32, key: u32) -> bool {
-    let h = u64::from(key).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    let Some(&word) = table.get((h >> shift) as usize) else {
-        return false;
-    };
-    word >> (h >> 24 & 63) & 1 != 0
-        && word >> (h >> 30 & 63) & 1 != 0
-        && word >> (h >> 36 & 63) & 1 != 0
+    let (word, bits) = slot(key, shift);
+    table.get(word).is_some_and(|&w| w & bits == bits)
 }
 
 /// [`Probe::screen`] with one table.
@@ -516,10 +513,9 @@ fn screen_one(table: &[u64], shift: u32, window: &[u8; WINDOW], mut at: u64) -> 
         let k = at.trailing_zeros() as usize & 63;
         at &= at - 1;
         let key = u32::from_le_bytes([window[k], window[k + 1], window[k + 2], window[k + 3]]);
-        let h = u64::from(key).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        let word = table.get((h >> shift) as usize).copied().unwrap_or(0);
-        let all = word >> (h >> 24 & 63) & word >> (h >> 30 & 63) & word >> (h >> 36 & 63);
-        hits |= (all & 1) << k;
+        let (word, bits) = slot(key, shift);
+        let all = table.get(word).copied().unwrap_or(0) & bits == bits;
+        hits |= u64::from(all) << k;
     }
     hits
 }
