@@ -401,15 +401,7 @@ pub(crate) fn scan(text: &str, secrets: &[&Sweeper], out: &mut Candidates) {
     }
     let mut padded = [0u8; WINDOW];
     for block in Blocks::new(b, Leads::of(secrets)) {
-        if block.probes == 0 {
-            continue;
-        }
-        let mut hits = probe.screen(window(b, block.base, &mut padded), block.probes);
-        while hits != 0 {
-            let i = block.base + hits.trailing_zeros() as usize;
-            hits &= hits - 1;
-            probe.at(b, i, out);
-        }
+        probe.block(b, block.base, block.probes, &mut padded, out);
     }
 }
 
@@ -457,6 +449,30 @@ impl<'a> Probe<'a> {
             hits |= screen_one(&s.table, s.table_shift(), window, at);
         }
         hits
+    }
+
+    /// Probe the positions `probes` of the 64-byte block at `base` (bit `k`
+    /// for byte `base + k`): screened against the tables first, then
+    /// probed where the screen lets them through. `padded` is scratch for
+    /// a block at the end of the text.
+    #[inline]
+    pub(crate) fn block(
+        &self,
+        b: &[u8],
+        base: usize,
+        probes: u64,
+        padded: &mut [u8; WINDOW],
+        out: &mut Candidates,
+    ) {
+        if probes == 0 || !self.is_some() {
+            return;
+        }
+        let mut hits = self.screen(window(b, base, padded), probes);
+        while hits != 0 {
+            let i = base + hits.trailing_zeros() as usize;
+            hits &= hits - 1;
+            self.at(b, i, out);
+        }
     }
 
     /// Probe the secrets at `i` (a word start or a lead byte) and add the

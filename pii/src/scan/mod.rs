@@ -110,15 +110,7 @@ pub(crate) fn number_pass(text: &str, secrets: &[&Sweeper], out: &mut Candidates
     let mut padded = [0u8; WINDOW];
     for block in Blocks::new(b, leads) {
         let base = block.base;
-        if block.probes != 0 && probe.is_some() {
-            let window = window(b, base, &mut padded);
-            let mut hits = probe.screen(window, block.probes);
-            while hits != 0 {
-                let i = base + hits.trailing_zeros() as usize;
-                hits &= hits - 1;
-                probe.at(b, i, out);
-            }
-        }
+        probe.block(b, base, block.probes, &mut padded, out);
         let mut starts = block.numbers;
         while starts != 0 {
             let i = base + starts.trailing_zeros() as usize;
