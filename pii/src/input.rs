@@ -50,28 +50,17 @@ pub(crate) struct Decoded<'a> {
 
 impl<'a> Decoded<'a> {
     pub(crate) fn new(bytes: &'a [u8]) -> Decoded<'a> {
-        let valid = match std::str::from_utf8(bytes) {
-            Ok(text) => {
-                return Decoded {
-                    text: Cow::Borrowed(text),
-                    fixes: Vec::new(),
-                };
-            }
-            Err(e) => e.valid_up_to(),
-        };
+        if let Ok(text) = std::str::from_utf8(bytes) {
+            return Decoded {
+                text: Cow::Borrowed(text),
+                fixes: Vec::new(),
+            };
+        }
         let mut text = String::with_capacity(bytes.len() + 8);
         let mut fixes = Vec::new();
         let mut raw = 0;
         let mut growth = 0;
-        // `bytes[..valid]` is one valid chunk, so chunking from the start
-        // and from there give the same chunks; the scan starts there.
-        let (head, tail) = bytes.split_at(valid);
-        if let Ok(head) = std::str::from_utf8(head) {
-            text.push_str(head);
-            raw = valid;
-        }
-        let rest = if raw == valid { tail } else { bytes };
-        for chunk in rest.utf8_chunks() {
+        for chunk in bytes.utf8_chunks() {
             text.push_str(chunk.valid());
             raw += chunk.valid().len();
             let bad = chunk.invalid().len();
