@@ -234,37 +234,22 @@ impl RedactionMap {
     /// value is new. Returns the token and whether it was new.
     pub fn assign(&mut self, kind: PiiKind, original: &str) -> (&str, bool) {
         let hash = self.value_hash(kind, original);
-        // One probe of the index: it finds the chain of entries whose
-        // values hash alike, and is where a new entry goes.
-        let slot = self.by_value.entry(hash);
-        let mut previous = NONE;
-        if let std::collections::hash_map::Entry::Occupied(e) = &slot {
-            let mut i = *e.get();
-            previous = i;
-            while i != NONE {
-                let e = &self.entries[i];
-                if e.kind == kind && e.original == original {
-                    return (self.entries[i].token.as_str(), false);
-                }
-                i = self.same_hash[i];
-            }
+        if let Some(i) = self.find(hash, kind, original) {
+            return (self.entries[i].token.as_str(), false);
         }
-        let i = self.entries.len();
-        slot.insert_entry(i);
         let counter = &mut self.counters[kind.index()];
         *counter += 1;
         let n = *counter;
-        self.same_hash.push(previous);
-        // Only context secrets are swept for in later texts.
-        if kind.is_context_secret() {
-            self.sweeper.add(kind, original);
-        }
-        self.by_token.insert(kind, n, i);
-        self.entries.push(MapEntry {
-            kind,
-            original: original.to_owned(),
-            token: token_for(kind, n),
-        });
+        let i = self.entries.len();
+        self.insert(
+            hash,
+            n,
+            MapEntry {
+                kind,
+                original: original.to_owned(),
+                token: token_for(kind, n),
+            },
+        );
         (self.entries[i].token.as_str(), true)
     }
 
