@@ -14,12 +14,14 @@ pub(crate) mod colon;
 pub(crate) mod dotted;
 pub(crate) mod email;
 pub(crate) mod keyword;
+mod lanes;
 pub(crate) mod numeric;
 pub(crate) mod tld;
 
 use crate::kind::PiiKind;
 use crate::span::Span;
 use crate::sweep::{self, Leads, Sweeper};
+use lanes::marks;
 
 /// The scanning after the keyword pass: the punctuation scanners started
 /// at each `.`, `:` and `@` ([`dotted`], [`colon`], [`email`], found by
@@ -76,24 +78,6 @@ pub(crate) fn punctuation_pass(text: &str, out: &mut Candidates) {
         }
         at = at.max(base + 64);
     }
-}
-
-/// Bit `k` set for each `.`, `:` or `@` at byte `k` of `block`. The bytes
-/// are compared in vector code and packed to bits eight at a time.
-#[inline]
-fn marks(block: &[u8; 64]) -> u64 {
-    let mut flags = [0u8; 64];
-    for (f, &x) in flags.iter_mut().zip(block) {
-        *f = u8::from((x == b'.') | (x == b':') | (x == b'@'));
-    }
-    let mut bits = 0u64;
-    for (k, eight) in flags.chunks_exact(8).enumerate() {
-        let x = u64::from_le_bytes([
-            eight[0], eight[1], eight[2], eight[3], eight[4], eight[5], eight[6], eight[7],
-        ]);
-        bits |= pack8(x) << (8 * k);
-    }
-    bits
 }
 
 /// The secret-sweep and number half of [`word_pass`]. Per block, the
@@ -247,10 +231,8 @@ pub(crate) static CLASS: [u8; 256] = {
 ///   starts at a hex digit with a `-` two bytes on (a dashed MAC), and
 ///   every `+` and `(`.
 ///
-/// The bytes are classified with plain arithmetic on the block's bytes
-/// that the compiler turns into vector code, and the flags are gathered
-/// into the masks eight bytes per multiplication, so the bytes in between
-/// are never visited one by one.
+/// The bytes are sorted into classes sixteen at a time ([`lanes`]), so the
+/// bytes in between are never visited one by one.
 #[derive(Debug, Clone)]
 pub(crate) struct Blocks<'t> {
     b: &'t [u8],
@@ -331,71 +313,27 @@ impl Iterator for Blocks<'_> {
 /// The masks of a block (see [`Blocks`]) from its [`WINDOW`] bytes, given
 /// whether the byte before it is a word byte (`word_before`, 0 or 1), and
 /// whether its last byte is one. The lead bytes are the first `LEADS` of
-/// `leads`, or every non-word byte if `ANY`.
-#[inline(never)]
+/// `leads`, or every non-word byte if `ANY`. The bytes are sorted into
+/// classes a lane at a time ([`lanes::classes`]); which of them start a
+/// word, or have a `-` two bytes on, is then shifting of the masks.
+#[inline(always)]
 fn classify<const LEADS: usize, const ANY: bool>(
     chunk: &[u8; WINDOW],
     word_before: u8,
     leads: [u8; 4],
 ) -> (u64, u64, u8) {
-    // `word[16 + k]` for byte `k`, `word[15]` for the byte before.
-    let mut word = [0u8; 80];
-    for (w, &x) in word[16..].iter_mut().zip(chunk) {
-        *w = u8::from(is_word_arith(x));
-    }
-    word[15] = word_before;
-    let mut probes = [0u8; 64];
-    let mut numbers = [0u8; 64];
-    for k in 0..64 {
-        let x = chunk[k];
-        let (w, before) = (word[16 + k], word[15 + k]);
-        let start = w & !before;
-        let lead = if ANY {
-            w ^ 1
-        } else {
-            let mut lead = 0;
-            for &l in &leads[..LEADS] {
-                lead |= u8::from(x == l);
-            }
-            lead
-        };
-        probes[k] = start | lead;
-        let digit = u8::from(x.wrapping_sub(b'0') < 10);
-        let hex_letter = u8::from((x | 0x20).wrapping_sub(b'a') < 6);
-        let dash2 = u8::from(chunk[k + 2] == b'-');
-        let open = u8::from(x == b'+') | u8::from(x == b'(');
-        numbers[k] = start & (digit | hex_letter & dash2) | open;
-    }
-    (gather(&probes), gather(&numbers), word[79])
-}
-
-/// The low bits of 64 flag bytes as a bit mask (byte `k` to bit `k`).
-#[inline(always)]
-fn gather(flags: &[u8; 64]) -> u64 {
-    let mut mask = 0;
-    for (k, eight) in flags.chunks_exact(8).enumerate() {
-        let x = u64::from_le_bytes([
-            eight[0], eight[1], eight[2], eight[3], eight[4], eight[5], eight[6], eight[7],
-        ]);
-        mask |= pack8(x) << (8 * k);
-    }
-    mask
-}
-
-/// The low bits of eight bytes as eight bits (byte `k` to bit `k`).
-#[inline(always)]
-fn pack8(x: u64) -> u64 {
-    (x & 0x0101_0101_0101_0101).wrapping_mul(0x0102_0408_1020_4080) >> 56
-}
-
-/// [`is_word`] without a table lookup, so that it vectorises: two range
-/// tests written as signed comparisons (which SSE2 has for bytes) and one
-/// equality.
-#[inline(always)]
-fn is_word_arith(x: u8) -> bool {
-    let letter = (x | 0x20).wrapping_sub(b'a'.wrapping_add(0x80)) as i8;
-    let digit = x.wrapping_sub(b'0'.wrapping_add(0x80)) as i8;
-    (letter < i8::MIN + 26) | (digit < i8::MIN + 10) | (x == b'_')
+    let Some((block, after)) = chunk.split_first_chunk::<64>() else {
+        return (0, 0, 0);
+    };
+    let c = lanes::classes::<LEADS>(block, leads);
+    let start = c.word & !(c.word << 1 | u64::from(word_before));
+    // The `-` two bytes on, for the block's last two bytes in the window's
+    // bytes past the block.
+    let dash_past = |k: usize| u64::from(after.get(k) == Some(&b'-')) << (62 + k);
+    let dash2 = c.dash >> 2 | dash_past(0) | dash_past(1);
+    let numbers = start & (c.digit | c.hex_letter & dash2) | c.open;
+    let lead = if ANY { !c.word } else { c.lead };
+    (start | lead, numbers, (c.word >> 63) as u8)
 }
 
 /// ASCII letter, digit or underscore: the bytes that glue a value to a word.
@@ -531,9 +469,6 @@ mod tests {
     fn block_masks_mark_probes_and_number_starts() {
         let mut text: Vec<u8> = (0..=255u8).chain(b"ab_9+(Z-.  x".iter().copied()).collect();
         text.extend(b"word 12 a0-1 +4 x+5 (6 (x c-d-e _a a_ 9z f0-1 g0-1 -5 /7 A1-".repeat(9));
-        for x in 0..=255u8 {
-            assert_eq!(is_word_arith(x), is_word(x), "{x}");
-        }
         for leads in [
             Leads::None,
             Leads::Bytes([b'-', b'/', 0xC3, b'-']),
