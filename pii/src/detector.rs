@@ -595,8 +595,21 @@ fn glue(b: &[u8], from: usize, to: usize) -> bool {
 
 /// Whether the byte before a span at `start` could change a detector's
 /// verdict once the span becomes a token (a value may end right there).
+/// A space can too, where a number's groups run across it into the span
+/// (`+40557110 (415…`: the phone number read with the group in the span
+/// loses to the span, and read without it, before the token, is one).
 fn glued_left(b: &[u8], start: usize) -> bool {
-    start > 0 && !is_delimiter(b[start - 1])
+    start > 0 && !is_delimiter(b[start - 1]) || number_runs_in(b, start)
+}
+
+/// Whether the groups of a number before `start` may run on into a span
+/// there: a digit or `)` ends a group, a space separates it from the next,
+/// which starts with a digit or `(` ([`crate::scan::numeric`]).
+fn number_runs_in(b: &[u8], start: usize) -> bool {
+    start >= 2
+        && b[start - 1] == b' '
+        && matches!(b[start - 2], b'0'..=b'9' | b')')
+        && matches!(b.get(start), Some(b'0'..=b'9' | b'('))
 }
 
 /// Whether the byte after a span ending at `end` could change a verdict.

@@ -522,3 +522,36 @@ fn a_span_that_holds_a_line_break_is_read_with_its_lines() {
     redacts_once(input, "\"api_key\":\"[API_KEY_1]\"r");
     seeds_hold(&["s64", "s65"]);
 }
+
+/// Found by the `redact` fuzz target (run 16; seed `s67`, minimised to
+/// `s66`): a number's groups run across a space into a span (`+40557110
+/// (415…`, where `(415` is a swept password). Read with the span's group,
+/// the number lost to the span; read before the span's token, in a second
+/// pass, it is a phone number. A space between a digit or `)` and a span
+/// that starts with a digit or `(` now gets the second look, which finds
+/// the number as the second pass reads it.
+#[test]
+fn a_number_that_runs_into_a_span_across_a_space_is_read_again() {
+    let input = "+40557110 (415) pwd:(415";
+    is_seed(input, "s66");
+    redacts_once(input, "[PHONE_1] [PASSWORD_1]) pwd:[PASSWORD_1]");
+    seeds_hold(&["s67"]);
+}
+
+/// Found by the `redact` fuzz target (run 16; seed `s69`, minimised to
+/// `s68`): a backslash before a line break inside a quoted key value let
+/// the value run on into the next line. In a second pass, `apikey:"(`
+/// before a token then read as a value that swallowed the token across
+/// the line break, which the second look, reading a line at most, could
+/// not foresee. A quoted value now ends unclosed at an escaped line break,
+/// as at any other.
+#[test]
+fn a_quoted_value_does_not_run_across_an_escaped_line_break() {
+    let input = "apikey:\"(b0\"api_key\"\\\n\"apikey:\\\"b0\"api_key\"\\\"";
+    is_seed(input, "s68");
+    redacts_once(
+        input,
+        "apikey:\"([API_KEY_1]\\\n\"apikey:\\\"[API_KEY_1]\\\"",
+    );
+    seeds_hold(&["s69"]);
+}

@@ -722,7 +722,9 @@ fn value_at(b: &[u8], i: usize) -> Option<(usize, usize)> {
         let vs = i + q.len();
         // The value runs to the closing quote sequence; a line break first
         // means it is not closed. Inside `"…"` or `'…'` a backslash
-        // escapes the byte after it; inside `\"…\"` it starts the close.
+        // escapes the byte after it (but not a line break, which ends the
+        // value there too: no value but a private key runs across lines);
+        // inside `\"…\"` it starts the close.
         let close = q[q.len() - 1];
         let escaped = q.len() == 1;
         let ceil = b.len().min(vs + MAX_VALUE + 1);
@@ -739,6 +741,9 @@ fn value_at(b: &[u8], i: usize) -> Option<(usize, usize)> {
             if escaped {
                 if x == close {
                     return Some((vs, j));
+                }
+                if x == b'\\' && matches!(b.get(j + 1), Some(b'\n' | b'\r')) {
+                    return None;
                 }
                 j += if x == b'\\' { 2 } else { 1 };
             } else {
