@@ -17,7 +17,9 @@
 //!   prefixes (`keyword.rs`); one pass over 64-byte blocks with a bit mask
 //!   of their `.`, `:` and `@` (`dotted.rs`, `colon.rs`, `email.rs`); one
 //!   pass over a per-block mask of word starts, where numbers start
-//!   (`numeric.rs`) and known secrets are probed for ([`sweep`]).
+//!   (`numeric.rs`) and known secrets are probed for ([`sweep`]). The
+//!   masks come from SSE2 byte compares sixteen bytes at a time on x86-64
+//!   (`lanes.rs`).
 //! * Resolution (`detector.rs`): overlapping candidates are settled — the
 //!   more specific kind wins ([`PiiKind::specificity`]), then the longer
 //!   span, then the earlier start; a key/value secret that starts before
