@@ -183,32 +183,25 @@ mod tests {
         all
     }
 
+    /// [`classes`] with `LEADS` lead bytes equals the plain version.
+    fn classes_agree<const LEADS: usize>(block: &[u8; 64], leads: [u8; 4]) {
+        assert_eq!(
+            classes::<LEADS>(block, leads),
+            plain::classes::<LEADS>(block, leads),
+            "{block:?} {LEADS} of {leads:?}"
+        );
+    }
+
     #[test]
     fn classes_and_marks_agree_with_plain_byte_tests() {
         for block in blocks() {
             assert_eq!(marks(&block), plain::marks(&block), "{block:?}");
             for leads in [*b"-/\xc3-", *b"+-(+", *b"@@@@", *b"\x00\xff:a"] {
-                assert_eq!(
-                    classes::<0>(&block, leads),
-                    plain::classes::<0>(&block, leads)
-                );
-                assert_eq!(
-                    classes::<1>(&block, leads),
-                    plain::classes::<1>(&block, leads)
-                );
-                assert_eq!(
-                    classes::<2>(&block, leads),
-                    plain::classes::<2>(&block, leads)
-                );
-                assert_eq!(
-                    classes::<3>(&block, leads),
-                    plain::classes::<3>(&block, leads)
-                );
-                assert_eq!(
-                    classes::<4>(&block, leads),
-                    plain::classes::<4>(&block, leads),
-                    "{block:?} {leads:?}"
-                );
+                classes_agree::<0>(&block, leads);
+                classes_agree::<1>(&block, leads);
+                classes_agree::<2>(&block, leads);
+                classes_agree::<3>(&block, leads);
+                classes_agree::<4>(&block, leads);
             }
         }
     }
