@@ -3,11 +3,11 @@
 //! passes are read off these masks, so the bytes between triggers are never
 //! visited one by one.
 //!
-//! On x86-64 the bytes are compared sixteen at a time in SSE2 registers
-//! (every x86-64 processor has SSE2) and each comparison is packed to bits
-//! with one instruction, through `safe_arch`'s safe wrappers of the
-//! intrinsics. Elsewhere a plain byte loop computes the same masks; the
-//! tests check the two against each other.
+//! Where the target has SSE2 (every x86-64 one, and most 32-bit x86 ones)
+//! the bytes are compared sixteen at a time in SSE2 registers and each
+//! comparison is packed to bits with one instruction, through `safe_arch`'s
+//! safe wrappers of the intrinsics. Elsewhere a plain byte loop computes
+//! the same masks; the tests check the two against each other.
 
 /// The classes of a block's bytes that the number pass needs.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -30,11 +30,17 @@ pub(crate) struct Classes {
 /// `leads`.
 #[inline(always)]
 pub(crate) fn classes<const LEADS: usize>(block: &[u8; 64], leads: [u8; 4]) -> Classes {
-    #[cfg(target_arch = "x86_64")]
+    #[cfg(all(
+        any(target_arch = "x86", target_arch = "x86_64"),
+        target_feature = "sse2"
+    ))]
     {
         sse2::classes::<LEADS>(block, leads)
     }
-    #[cfg(not(target_arch = "x86_64"))]
+    #[cfg(not(all(
+        any(target_arch = "x86", target_arch = "x86_64"),
+        target_feature = "sse2"
+    )))]
     {
         plain::classes::<LEADS>(block, leads)
     }
@@ -44,17 +50,26 @@ pub(crate) fn classes<const LEADS: usize>(block: &[u8; 64], leads: [u8; 4]) -> C
 /// punctuation scanners start.
 #[inline(always)]
 pub(crate) fn marks(block: &[u8; 64]) -> u64 {
-    #[cfg(target_arch = "x86_64")]
+    #[cfg(all(
+        any(target_arch = "x86", target_arch = "x86_64"),
+        target_feature = "sse2"
+    ))]
     {
         sse2::marks(block)
     }
-    #[cfg(not(target_arch = "x86_64"))]
+    #[cfg(not(all(
+        any(target_arch = "x86", target_arch = "x86_64"),
+        target_feature = "sse2"
+    )))]
     {
         plain::marks(block)
     }
 }
 
-#[cfg(target_arch = "x86_64")]
+#[cfg(all(
+    any(target_arch = "x86", target_arch = "x86_64"),
+    target_feature = "sse2"
+))]
 mod sse2 {
     use safe_arch::{
         bitor_m128i, cmp_eq_mask_i8_m128i, cmp_lt_mask_i8_m128i, load_unaligned_m128i, m128i,
@@ -128,7 +143,13 @@ mod sse2 {
 
 /// The masks by plain byte tests: used where there is no SSE2, and by the
 /// tests as the reference.
-#[cfg_attr(target_arch = "x86_64", cfg(test))]
+#[cfg_attr(
+    all(
+        any(target_arch = "x86", target_arch = "x86_64"),
+        target_feature = "sse2"
+    ),
+    cfg(test)
+)]
 mod plain {
     use super::Classes;
     use crate::scan::is_word;
