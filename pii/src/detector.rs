@@ -653,7 +653,9 @@ fn glued_right(b: &[u8], end: usize) -> bool {
 /// number scanner reads before a long unseparated number
 /// ([`crate::scan::numeric::key_before`]): the number is up to three of
 /// `` =:"'`` after the span and [`LONG_NUMBER_DIGITS`] digits or more, and its
-/// key word reaches into the span.
+/// key word reaches into the span, or the `#` that makes it a counter
+/// stands in the span (`#"6666…` is a counter; `[PASSWORD_1]"6666…` a
+/// card).
 fn long_number_keyed_by(b: &[u8], end: usize) -> bool {
     let after = b.get(end..).unwrap_or_default();
     let p = end
@@ -666,7 +668,11 @@ fn long_number_keyed_by(b: &[u8], end: usize) -> bool {
         return false;
     }
     let (hash, word) = crate::scan::numeric::key_before(b, p);
-    !hash && !word.is_empty() && word.start < end
+    if hash {
+        // The `#` stands just before `word`.
+        return word.start <= end;
+    }
+    !word.is_empty() && word.start < end
 }
 
 /// Digits after a `:` from which the number may be a card, an SSN or a
