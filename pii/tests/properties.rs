@@ -227,6 +227,13 @@ fn is_seed(input: &str, name: &str) {
     );
 }
 
+/// The committed seed `name` is `input`, which redacts to `expected` once
+/// and for all ([`redacts_once`]).
+fn seed_redacts_once(name: &str, input: &str, expected: &str) {
+    is_seed(input, name);
+    redacts_once(input, expected);
+}
+
 /// `input` redacts to `expected`, and redacting that again changes nothing.
 fn redacts_once(input: &str, expected: &str) {
     let mut map = pii::RedactionMap::new();
@@ -268,8 +275,11 @@ fn occurrences_inside_a_losing_value_are_swept() {
 #[test]
 fn values_swallowing_several_tokens_are_settled() {
     let input = r#""apikey:"(b0"api_key":\"Ab0y":\""apikey:\"b0"api_key"\""#;
-    is_seed(input, "s32");
-    redacts_once(input, r#""apikey:"[API_KEY_1]"apikey:\"[API_KEY_2]\""#);
+    seed_redacts_once(
+        "s32",
+        input,
+        r#""apikey:"[API_KEY_1]"apikey:\"[API_KEY_2]\""#,
+    );
     seeds_hold(&["s31"]);
 }
 
@@ -340,8 +350,7 @@ fn second_look_keeps_far_finds_in_a_whole_window() {
 #[test]
 fn a_colon_before_a_long_number_is_glue() {
     let input = "Bearer eIxcount:66666666666666676";
-    is_seed(input, "s40");
-    redacts_once(input, "Bearer [BEARER_TOKEN_1]:[CREDIT_CARD_1]");
+    seed_redacts_once("s40", input, "Bearer [BEARER_TOKEN_1]:[CREDIT_CARD_1]");
     seeds_hold(&["s39"]);
 }
 
@@ -371,8 +380,11 @@ fn spans_joined_without_white_space_are_read_together() {
 #[test]
 fn a_chain_that_starts_with_a_parenthesis_is_followed_past_its_limit() {
     let input = "pwd:(415) (415)5-2-0-2-217-10-2267";
-    is_seed(input, "s43");
-    redacts_once(input, "pwd:[PASSWORD_1]) [PASSWORD_1])5-2-0-2-[SSN_1]");
+    seed_redacts_once(
+        "s43",
+        input,
+        "pwd:[PASSWORD_1]) [PASSWORD_1])5-2-0-2-[SSN_1]",
+    );
     seeds_hold(&["s44"]);
 }
 
@@ -385,8 +397,7 @@ fn a_chain_that_starts_with_a_parenthesis_is_followed_past_its_limit() {
 #[test]
 fn a_value_that_ends_in_a_number_key_gets_a_second_look() {
     let input = "pwd: ??ns:\"6656666666666666";
-    is_seed(input, "s46");
-    redacts_once(input, "pwd: [PASSWORD_1]\"[CREDIT_CARD_1]");
+    seed_redacts_once("s46", input, "pwd: [PASSWORD_1]\"[CREDIT_CARD_1]");
     redacts_once(
         "pwd: secretns 6656666666666666",
         "pwd: [PASSWORD_1] [CREDIT_CARD_1]",
@@ -413,8 +424,7 @@ fn a_value_that_ends_in_a_number_key_gets_a_second_look() {
 #[test]
 fn an_end_whose_dashes_begin_the_next_block_does_not_close_a_key() {
     let input = "-----BEGIN PRIVATE KEY-----\n-----END ------BEGIN PRIVATE KEY-----x-----END -----";
-    is_seed(input, "s49");
-    redacts_once(input, "[PRIVATE_KEY_1]\n-----END -[PRIVATE_KEY_2]");
+    seed_redacts_once("s49", input, "[PRIVATE_KEY_1]\n-----END -[PRIVATE_KEY_2]");
     seeds_hold(&["s47", "s48"]);
 }
 
@@ -429,11 +439,13 @@ fn an_end_whose_dashes_begin_the_next_block_does_not_close_a_key() {
 #[test]
 fn a_span_that_takes_a_closing_quote_is_read_with_its_whole_line() {
     let input = r#"apikey:\":\"Ab0y" apikey:"\"Ab0y"\""#;
-    is_seed(input, "s52");
-    redacts_once(input, r#"apikey:\"[API_KEY_1]\""#);
+    seed_redacts_once("s52", input, r#"apikey:\"[API_KEY_1]\""#);
     let input = r#""apikey:"\A(b0"api_key":Bearer ebGciOiJ"apikey:\"b0"api_key"\""#;
-    is_seed(input, "s50");
-    redacts_once(input, r#""apikey:"[API_KEY_1]"apikey:\"[API_KEY_2]\""#);
+    seed_redacts_once(
+        "s50",
+        input,
+        r#""apikey:"[API_KEY_1]"apikey:\"[API_KEY_2]\""#,
+    );
     seeds_hold(&["s51"]);
 }
 
@@ -450,11 +462,13 @@ fn a_span_that_takes_a_closing_quote_is_read_with_its_whole_line() {
 #[test]
 fn a_glued_window_that_holds_a_span_taking_a_closing_quote_reads_its_whole_line() {
     let input = r#"apikey:\"b0"api_key"\"apikey:"(b0"api_key" pwd:e""#;
-    is_seed(input, "s53");
-    redacts_once(input, r#"apikey:\"[API_KEY_1]\"apikey:"[API_KEY_2]""#);
+    seed_redacts_once(
+        "s53",
+        input,
+        r#"apikey:\"[API_KEY_1]\"apikey:"[API_KEY_2]""#,
+    );
     let input = r#"03452-03452-apikey:\":\"Ab0y apikey:"\"Ab0y"\""#;
-    is_seed(input, "s54");
-    redacts_once(input, r#"[PHONE_1]-apikey:\"[API_KEY_1]\""#);
+    seed_redacts_once("s54", input, r#"[PHONE_1]-apikey:\"[API_KEY_1]\""#);
     seeds_hold(&["s59", "s60"]);
 }
 
@@ -470,11 +484,9 @@ fn a_glued_window_that_holds_a_span_taking_a_closing_quote_reads_its_whole_line(
 #[test]
 fn a_span_inside_a_quoted_value_is_read_with_its_whole_line() {
     let input = r#"apikey:"$A.co pwd:x""#;
-    is_seed(input, "s55");
-    redacts_once(input, r#"apikey:"[API_KEY_1]""#);
+    seed_redacts_once("s55", input, r#"apikey:"[API_KEY_1]""#);
     let input = r#"apikey:\"$A(b0"api_key 0.0.0.1 apikey:\"A(b0"api_key\""#;
-    is_seed(input, "s56");
-    redacts_once(input, r#"apikey:\"[API_KEY_1]\"[API_KEY_2]\""#);
+    seed_redacts_once("s56", input, r#"apikey:\"[API_KEY_1]\"[API_KEY_2]\""#);
     // A value that stays a variable reference with its spans as tokens
     // keeps them as they are.
     redacts_once(
@@ -495,8 +507,8 @@ fn a_span_inside_a_quoted_value_is_read_with_its_whole_line() {
 #[test]
 fn secrets_cut_back_in_a_cascade_are_all_swept() {
     let input = "%ps://ass://adman:pass://ass://adman;pass:%ps://ass.pass://aaaaaaaaaa;3aaaa@%ps:%ps://ass.pass:a@%ps://ass.pass://aaaaaaaaaaaaaaaa";
-    is_seed(input, "s57");
-    redacts_once(
+    seed_redacts_once(
+        "s57",
         input,
         "[PASSWORD_1][PASSWORD_2]:pass:[PASSWORD_2];pass:[PASSWORD_3][URL_CREDENTIALS_1]@[PASSWORD_1][PASSWORD_4][URL_CREDENTIALS_2]@[PASSWORD_5][PASSWORD_6]",
     );
@@ -515,11 +527,9 @@ fn secrets_cut_back_in_a_cascade_are_all_swept() {
 #[test]
 fn a_span_that_holds_a_line_break_is_read_with_its_lines() {
     let input = "secret:\"@<pwd>\r<\"";
-    is_seed(input, "s62");
-    redacts_once(input, input);
+    seed_redacts_once("s62", input, input);
     let input = "\"api_key\":\" -----BEGIN PRIVATE KEY-----\n-----END -----\"r";
-    is_seed(input, "s63");
-    redacts_once(input, "\"api_key\":\"[API_KEY_1]\"r");
+    seed_redacts_once("s63", input, "\"api_key\":\"[API_KEY_1]\"r");
     seeds_hold(&["s64", "s65"]);
 }
 
@@ -533,8 +543,7 @@ fn a_span_that_holds_a_line_break_is_read_with_its_lines() {
 #[test]
 fn a_number_that_runs_into_a_span_across_a_space_is_read_again() {
     let input = "+40557110 (415) pwd:(415";
-    is_seed(input, "s66");
-    redacts_once(input, "[PHONE_1] [PASSWORD_1]) pwd:[PASSWORD_1]");
+    seed_redacts_once("s66", input, "[PHONE_1] [PASSWORD_1]) pwd:[PASSWORD_1]");
     seeds_hold(&["s67"]);
 }
 
@@ -548,8 +557,8 @@ fn a_number_that_runs_into_a_span_across_a_space_is_read_again() {
 #[test]
 fn a_quoted_value_does_not_run_across_an_escaped_line_break() {
     let input = "apikey:\"(b0\"api_key\"\\\n\"apikey:\\\"b0\"api_key\"\\\"";
-    is_seed(input, "s68");
-    redacts_once(
+    seed_redacts_once(
+        "s68",
         input,
         "apikey:\"([API_KEY_1]\\\n\"apikey:\\\"[API_KEY_1]\\\"",
     );
@@ -565,7 +574,6 @@ fn a_quoted_value_does_not_run_across_an_escaped_line_break() {
 #[test]
 fn a_span_that_holds_the_hash_before_a_long_number_is_read_again() {
     let input = "pass: #\"666616666666666666";
-    is_seed(input, "s70");
-    redacts_once(input, "pass: [PASSWORD_1]\"[CREDIT_CARD_1]");
+    seed_redacts_once("s70", input, "pass: [PASSWORD_1]\"[CREDIT_CARD_1]");
     seeds_hold(&["s71"]);
 }
