@@ -971,7 +971,23 @@ fn authorization(b: &[u8], ks: usize, ke: usize, out: &mut Candidates) {
         return;
     }
     i = skip_blank(b, i + 1);
+    let start = i;
     let quoted = quote_at(b, i);
+    // A value in quotes is recorded whatever is found in it: as tokens,
+    // spans inside it can change how it reads (`'-Bearer x'` holds a
+    // scheme and its credential; `'-[API_KEY_1] x'` is one value).
+    let closed = quoted.and_then(|q| {
+        let (vs, ve) = value_at(b, start)?;
+        b[ve..].starts_with(q).then_some((q, vs, ve))
+    });
+    if let Some((q, vs, ve)) = closed {
+        out.quoted.push(QuotedValue {
+            open: start,
+            start: vs,
+            end: ve,
+            close: ve + q.len(),
+        });
+    }
     if let Some(q) = quoted {
         i += q.len();
     }
@@ -995,8 +1011,11 @@ fn authorization(b: &[u8], ks: usize, ke: usize, out: &mut Candidates) {
         return;
     }
     // No scheme: the whole value is the credential.
-    let start = if let Some(q) = quoted { i - q.len() } else { i };
-    if let Some((vs, ve)) = value_at(b, start)
+    let whole = match (quoted, closed) {
+        (Some(_), Some((_, vs, ve))) => Some((vs, ve)),
+        _ => value_at(b, start),
+    };
+    if let Some((vs, ve)) = whole
         && accept_value(&b[vs..ve], KeyClass::Secret, false)
     {
         out.push(PiiKind::ApiKey, vs, ve);
