@@ -164,8 +164,7 @@ impl Detector {
                 // So does a span that holds a line break (a private key):
                 // as a token it joins its lines, and a quoted value opened
                 // before it may then close after it.
-                let whole_line =
-                    unquotes(k) || memchr::memchr2(b'\n', b'\r', &b[s.start..s.end]).is_some();
+                let whole_line = unquotes(k) || holds_line_break(b, *s);
                 if !whole_line && !glued_left(b, s.start) && !glued_right(b, s.end) {
                     continue;
                 }
@@ -551,6 +550,12 @@ fn settle_window(
         let p = spans[first - 1];
         if p.start >= lo && (whole_line || glue(b, p.end, spans[first].start)) {
             first -= 1;
+        } else if whole_line && p.start < lo && holds_line_break(b, p) {
+            // A span that holds a line break (a private key) reaches in
+            // from the lines before: as a token it joins them to this one,
+            // so they are read too.
+            first -= 1;
+            lo = memchr::memrchr(b'\n', &b[..p.start]).map_or(0, |i| i + 1);
         } else {
             lo = p.end;
         }
@@ -565,6 +570,11 @@ fn settle_window(
         let n = spans[last + 1];
         if n.end <= hi && (whole_line || glue(b, spans[last].end, n.start)) {
             last += 1;
+        } else if whole_line && n.end > hi && holds_line_break(b, n) {
+            // A span that holds a line break runs on into the lines after
+            // this one, which as a token it joins to it.
+            last += 1;
+            hi = memchr::memchr(b'\n', &b[n.end..]).map_or(b.len(), |i| n.end + i);
         } else {
             hi = n.start;
         }
@@ -584,6 +594,11 @@ fn settle_window(
         natural_lo: lo == 0 || b[lo - 1] == b'\n' || lead.is_some(),
         natural_hi: hi == b.len() || b[hi] == b'\n' || tail.is_some(),
     }
+}
+
+/// Whether span `s` holds a line break (as a private key does).
+fn holds_line_break(b: &[u8], s: Span) -> bool {
+    memchr::memchr2(b'\n', b'\r', &b[s.start..s.end]).is_some()
 }
 
 /// Whether the text between two spans is glue without white space, which

@@ -591,3 +591,17 @@ fn a_quoted_authorization_value_is_read_again_with_its_spans_as_tokens() {
     seed_redacts_once("s72", input, "Authorization:'[API_KEY_1]'");
     seeds_hold(&["s73"]);
 }
+
+/// Found by the `redact` fuzz target (run 21; seed `s75`, minimised to
+/// `s74`): a quoted value holding two private keys. Each key's second look
+/// read its own lines, and stopped at the other key, which reaches across
+/// a line break into them, so no window held the whole value; a second
+/// pass read `A[PRIVATE_KEY_1]A[PRIVATE_KEY_1]` as one value. A window read
+/// whole now takes in a span that holds a line break and reaches across
+/// its edge, with the lines it runs into.
+#[test]
+fn a_value_around_two_private_keys_is_read_whole() {
+    let input = "apikey:\\\"A-----BEGIN PRIVATE KEY-----\n-----END -----A-----BEGIN PRIVATE KEY-----\n-----END -----\\\"";
+    seed_redacts_once("s74", input, "apikey:\\\"[API_KEY_1]\\\"");
+    seeds_hold(&["s75"]);
+}
