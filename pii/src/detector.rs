@@ -530,7 +530,9 @@ impl SettleWindow {
 /// the ones it has (one value can swallow them all); a neighbour that is
 /// not glued, or that straddles its edge, ends it and is shown as its
 /// token, as a second pass would read it (a quoted value ends differently
-/// before `[API_KEY_1]` than at the end of the text).
+/// before `[API_KEY_1]` than at the end of the text). A window read whole
+/// is the exception: a neighbour that holds a line break and straddles its
+/// edge is taken in with the lines it reaches, which its token joins.
 fn settle_window(
     text: &str,
     spans: &[Span],
@@ -1090,20 +1092,14 @@ mod tests {
             PiiKind::Hostname,
             PiiKind::Ipv4,
         ];
-        let mut state = 0x2545_f491_4f6c_dd1du64;
-        let mut below = |n: u64| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            (state % n) as usize
-        };
+        let mut below = crate::scan::below_from(0x2545_f491_4f6c_dd1d);
         for case in 0..20_000 {
             let n = 1 + below(24);
             let mut cluster: Vec<Span> = (0..n)
                 .map(|_| {
                     let start = below(60);
                     Span {
-                        kind: kinds[below(kinds.len() as u64)],
+                        kind: kinds[below(kinds.len())],
                         start,
                         end: start + 1 + below(30),
                     }

@@ -252,12 +252,9 @@ impl<'d, 'm, 'o, R: Read, W: Write> Streamer<'d, 'm, 'o, R, W> {
         let buf = std::mem::take(&mut self.buf);
         let done = self.round_in(&buf, max);
         self.buf = buf;
-        let keep_from = match done? {
-            Some(keep_from) => keep_from,
-            None => return Ok(Round::NeedMore),
+        let Some((keep_from, raw_commit)) = done? else {
+            return Ok(Round::NeedMore);
         };
-        let raw_commit = keep_from.1;
-        let keep_from = keep_from.0;
         self.buf.drain(..keep_from);
         self.base += keep_from;
         self.context = raw_commit - keep_from;
@@ -477,9 +474,9 @@ impl<'d, 'm, 'o, R: Read, W: Write> Streamer<'d, 'm, 'o, R, W> {
     ) -> Result<(), PiiError> {
         self.writer.write_all(out.as_bytes())?;
         self.report.bytes_out += out.len() as u64;
-        for mut s in redacted {
-            *self.report.counts.entry(s.kind).or_default() += 1;
-            if self.options.collect_spans {
+        self.count(redacted.iter().map(|s| s.kind));
+        if self.options.collect_spans {
+            for mut s in redacted {
                 s.start = self.base + decoded.raw_offset(s.start);
                 s.end = self.base + decoded.raw_offset(s.end);
                 self.report.spans.push(s);

@@ -620,6 +620,19 @@ fn key_value(
     let Some((vs, ve, natural)) = value_after(b, ks, ke, cli) else {
         return;
     };
+    note_quoted(b, vs, ve, out);
+    if accept_value(&b[vs..ve], class, natural) {
+        let kind = match class {
+            KeyClass::Password | KeyClass::Pwd => PiiKind::Password,
+            KeyClass::Secret | KeyClass::Authorization => PiiKind::ApiKey,
+        };
+        out.push(kind, vs, ve);
+    }
+}
+
+/// Record the value `vs..ve` if it stands in quotes (see [`QuotedValue`]),
+/// whether or not it is redacted.
+fn note_quoted(b: &[u8], vs: usize, ve: usize, out: &mut Candidates) {
     if let Some(q) = quote_before(b, vs)
         && b[ve..].starts_with(q)
     {
@@ -629,13 +642,6 @@ fn key_value(
             end: ve,
             close: ve + q.len(),
         });
-    }
-    if accept_value(&b[vs..ve], class, natural) {
-        let kind = match class {
-            KeyClass::Password | KeyClass::Pwd => PiiKind::Password,
-            KeyClass::Secret | KeyClass::Authorization => PiiKind::ApiKey,
-        };
-        out.push(kind, vs, ve);
     }
 }
 
@@ -976,17 +982,9 @@ fn authorization(b: &[u8], ks: usize, ke: usize, out: &mut Candidates) {
     // A value in quotes is recorded whatever is found in it: as tokens,
     // spans inside it can change how it reads (`'-Bearer x'` holds a
     // scheme and its credential; `'-[API_KEY_1] x'` is one value).
-    let closed = quoted.and_then(|q| {
-        let (vs, ve) = value_at(b, start)?;
-        b[ve..].starts_with(q).then_some((q, vs, ve))
-    });
-    if let Some((q, vs, ve)) = closed {
-        out.quoted.push(QuotedValue {
-            open: start,
-            start: vs,
-            end: ve,
-            close: ve + q.len(),
-        });
+    let closed = quoted.and_then(|_| value_at(b, start));
+    if let Some((vs, ve)) = closed {
+        note_quoted(b, vs, ve, out);
     }
     if let Some(q) = quoted {
         i += q.len();
@@ -1011,9 +1009,10 @@ fn authorization(b: &[u8], ks: usize, ke: usize, out: &mut Candidates) {
         return;
     }
     // No scheme: the whole value is the credential.
-    let whole = match (quoted, closed) {
-        (Some(_), Some((_, vs, ve))) => Some((vs, ve)),
-        _ => value_at(b, start),
+    let whole = if quoted.is_some() {
+        closed
+    } else {
+        value_at(b, start)
     };
     if let Some((vs, ve)) = whole
         && accept_value(&b[vs..ve], KeyClass::Secret, false)
@@ -1292,16 +1291,7 @@ fn url_credentials(b: &[u8], colon: usize, out: &mut Candidates) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// A seeded xorshift source of numbers below its argument.
-    fn below_from(mut state: u64) -> impl FnMut(usize) -> usize {
-        move |n| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            (state % n as u64) as usize
-        }
-    }
+    use crate::scan::below_from;
 
     #[test]
     fn key_classes() {

@@ -187,17 +187,14 @@ mod tests {
         let mut all: Vec<[u8; 64]> = (0..4)
             .map(|q| std::array::from_fn(|k| (64 * q + k) as u8))
             .collect();
-        let mut seed = 0x2545_F491_4F6C_DD1Du64;
+        let mut below = crate::scan::below_from(0x2545_F491_4F6C_DD1D);
         let picks = b"aAfFgGzZ09_-+(.:@ /`{@[\x7f\x80\xff\xc3\x00";
         for _ in 0..2000 {
             all.push(std::array::from_fn(|_| {
-                seed ^= seed << 13;
-                seed ^= seed >> 7;
-                seed ^= seed << 17;
-                if seed.is_multiple_of(3) {
-                    seed as u8
+                if below(3) == 0 {
+                    below(256) as u8
                 } else {
-                    picks[(seed >> 8) as usize % picks.len()]
+                    picks[below(picks.len())]
                 }
             }));
         }

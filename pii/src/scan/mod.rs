@@ -421,6 +421,18 @@ pub(crate) fn extend_right(b: &[u8], mut i: usize, max: usize, pred: impl Fn(u8)
     i
 }
 
+/// A seeded xorshift source of numbers below its argument, for tests that
+/// draw many random cases reproducibly.
+#[cfg(test)]
+pub(crate) fn below_from(mut state: u64) -> impl FnMut(usize) -> usize {
+    move |n| {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (state % n as u64) as usize
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
