@@ -149,7 +149,8 @@ impl Detector {
         let mut tokens: Vec<(usize, usize, usize)> = Vec::new();
         for _ in 0..MAX_SETTLE_ROUNDS {
             let mut added = Vec::new();
-            let mut replaced = Vec::new();
+            // Spans a value swallowed whole, by index into `spans`.
+            let mut replaced = vec![false; spans.len()];
             // Spans up to this index were read in a whole window already.
             let mut done_to = None;
             let rereads = quote_rereads(spans, quoted);
@@ -209,13 +210,17 @@ impl Detector {
                 if window.tail.is_none() {
                     shadow.push_str(&text[at..window.hi]);
                 }
-                // A shadow offset outside every token, back in the text.
+                // A shadow offset outside every token, back in the text:
+                // counted from the end of the last token before it. The
+                // tokens are in shadow order, so both lookups here are
+                // binary searches (a window read whole may show thousands).
                 let to_text = |x: usize| {
-                    let mut base = (0, window.lo);
-                    for &(j, _, te) in tokens.iter().filter(|t| t.2 <= x) {
-                        base = (te, spans[j].end);
-                    }
-                    base.1 + x - base.0
+                    let before = tokens.partition_point(|t| t.2 <= x);
+                    let (te, end) = match before.checked_sub(1).map(|i| tokens[i]) {
+                        Some((j, _, te)) => (te, spans[j].end),
+                        None => (0, window.lo),
+                    };
+                    end + x - te
                 };
                 let (_, left, right) = tokens[centre];
                 for f in resolve(self.candidates(&shadow, known).spans) {
@@ -234,10 +239,11 @@ impl Detector {
                     if !(near || whole) || !from_edge || !to_edge {
                         continue;
                     }
-                    let hit: Vec<&(usize, usize, usize)> = tokens
-                        .iter()
-                        .filter(|t| f.start < t.2 && t.1 < f.end)
-                        .collect();
+                    let hit = {
+                        let from = tokens.partition_point(|t| t.2 <= f.start);
+                        let to = tokens.partition_point(|t| t.1 < f.end).max(from);
+                        &tokens[from..to]
+                    };
                     if hit.is_empty() {
                         added.push(Span {
                             kind: f.kind,
@@ -252,7 +258,9 @@ impl Detector {
                         // A value that swallows tokens (`"api_key": "x
                         // [GITHUB_TOKEN_1]"`): the second pass would
                         // redact the whole, so this pass does.
-                        replaced.extend(hit.iter().map(|t| t.0));
+                        for t in hit {
+                            replaced[t.0] = true;
+                        }
                         let start = match hit.first() {
                             Some(t) if t.1 == f.start => spans[t.0].start,
                             _ => to_text(f.start),
@@ -276,7 +284,7 @@ impl Detector {
                 spans
                     .iter()
                     .enumerate()
-                    .filter(|(k, _)| !replaced.contains(k))
+                    .filter(|&(k, _)| !replaced[k])
                     .map(|(_, s)| *s),
             );
             *spans = resolve(added);
