@@ -14,8 +14,8 @@
 //! non-word byte, if some secret starts with one) the four bytes there are
 //! hashed into a bit table sized for the number of secrets (a blocked Bloom
 //! filter: three bits in one 64-bit word); only table hits
-//! look further, by hashing the text for each length of secret with those
-//! four bytes. The cost is a few cycles per word whether there is one
+//! look further, by looking up the text's hash for each length of secret
+//! with those four bytes (the text hashed once, for the longest). The cost is a few cycles per word whether there is one
 //! secret or a hundred thousand, and secrets are added one by one without
 //! rebuilding anything.
 
@@ -130,18 +130,39 @@ fn prefix(b: &[u8]) -> u32 {
     u32::from_le_bytes([b[0], b[1], b[2], b[3]])
 }
 
-/// A fast hash of a whole value (eight bytes at a time).
+/// A fast hash of a whole value: its whole eight-byte chunks
+/// ([`chunk_state`]), then its last bytes and its length ([`finish`]).
+/// Split so that a probe can hash the text once for every length it
+/// tries: the hashes of all lengths continue from the chunk states of the
+/// longest.
 fn value_hash(v: &[u8]) -> u64 {
-    const K: u64 = 0x9E37_79B9_7F4A_7C15;
-    let mut h = (v.len() as u64).wrapping_mul(K);
-    let mut chunks = v.chunks_exact(8);
-    for c in &mut chunks {
-        let w = u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
-        h = (h.rotate_left(5) ^ w).wrapping_mul(K);
-    }
-    for &x in chunks.remainder() {
-        h = (h.rotate_left(5) ^ u64::from(x)).wrapping_mul(K);
-    }
+    let whole = v.len() & !7;
+    let (chunks, tail) = v.split_at(whole);
+    let state = chunks.chunks_exact(8).fold(HASH_SEED, chunk_state);
+    finish(state, tail, v.len())
+}
+
+const HASH_K: u64 = 0x9E37_79B9_7F4A_7C15;
+const HASH_SEED: u64 = HASH_K;
+
+#[inline]
+fn mix(h: u64, w: u64) -> u64 {
+    (h.rotate_left(5) ^ w).wrapping_mul(HASH_K)
+}
+
+/// The hash state `h` carried over one more eight-byte chunk `c`.
+#[inline]
+fn chunk_state(h: u64, c: &[u8]) -> u64 {
+    let w = c.first_chunk::<8>().map_or(0, |c| u64::from_le_bytes(*c));
+    mix(h, w)
+}
+
+/// The hash of a value of `len` bytes from the state after its whole
+/// chunks and the bytes after them (`tail`, fewer than eight).
+#[inline]
+fn finish(state: u64, tail: &[u8], len: usize) -> u64 {
+    let h = tail.iter().fold(state, |h, &x| mix(h, u64::from(x)));
+    let h = mix(h, len as u64);
     h ^ h >> 29
 }
 
@@ -199,11 +220,6 @@ impl Sweeper {
             let next = self.values[k].next;
             (next != NONE).then_some(next)
         })
-    }
-
-    /// The first value added with exactly the bytes `v`, if any.
-    fn find(&self, v: &[u8]) -> Option<usize> {
-        self.with_hash(value_hash(v)).find(|&k| self.value(k) == v)
     }
 
     /// Add a value if it is a context secret worth sweeping for.
@@ -328,23 +344,42 @@ impl Sweeper {
         (64 + 6 - self.table_bits).min(63)
     }
 
+    /// The longest value at `i` that stands alone on its right, among
+    /// the values whose first four bytes are `key`. The text at `i` is
+    /// hashed once, chunk by chunk up to the longest length: each length's
+    /// hash continues from the state after its whole chunks. So a probe
+    /// costs the longest length plus a few steps per length, not the sum
+    /// of the lengths (text that repeats a long value hundreds of ways,
+    /// each cut to its own length, would otherwise cost as much per probe
+    /// as the values together).
     #[cold]
     fn probe_lengths(&self, b: &[u8], i: usize, key: u32) -> Option<(PiiKind, usize)> {
         let head = *self.by_prefix.get(&key)?;
+        let rest = b.get(i..)?;
         let lengths = std::iter::successors(Some(head), |&at| {
             let next = self.lengths[at].1;
             (next != NONE).then_some(next)
         });
+        // `states[c]`: the hash state after the first `c` chunks of `rest`.
+        let mut states = Vec::with_capacity(self.lengths[head].0 / 8 + 1);
+        states.push(HASH_SEED);
         lengths.map(|at| self.lengths[at].0).find_map(|len| {
             let end = i + len;
-            let v = b.get(i..end)?;
+            let v = rest.get(..len)?;
             if is_word(v[len - 1]) && end < b.len() && is_word(b[end]) {
                 return None;
             }
+            let whole = len / 8;
+            while states.len() <= whole {
+                let c = states.len() - 1;
+                let last = states[c];
+                states.push(chunk_state(last, &rest[8 * c..8 * c + 8]));
+            }
+            let h = finish(states[whole], &v[8 * whole..], len);
+            let k = self.with_hash(h).find(|&k| self.value(k) == v)?;
             // Never cutting a replacement token: not `PASSWORD_1` inside
             // `[PASSWORD_1]`, nor a value ending in `[` just before one
             // (looked at only for a value that is there).
-            let k = self.find(v)?;
             (!splits_token(b, i, end)).then(|| (self.values[k].kind, end))
         })
     }
@@ -603,5 +638,37 @@ mod tests {
             .collect();
         assert_eq!(hits, [(2, 13), (25, 36)]);
         assert!(Sweeper::build([(PiiKind::Email, "a@example.com")].into_iter()).is_none());
+    }
+
+    /// Many values that share their first bytes, cut to lengths on both
+    /// sides of the eight-byte chunks that a probe hashes once: each probe
+    /// finds exactly the longest one that stands alone there, as a plain
+    /// search of every value does.
+    #[test]
+    fn a_probe_hashes_once_for_every_length_of_a_prefix() {
+        let long: String = (0..300)
+            .map(|k| char::from(b"ab3.Z_x9-"[(k * 7 + k / 5) % 9]))
+            .collect();
+        let values: Vec<&str> = (4..long.len())
+            .filter(|n| n % 3 != 1)
+            .map(|n| &long[..n])
+            .collect();
+        let s = Sweeper::build(values.iter().map(|v| (PiiKind::Password, *v))).unwrap();
+        for n in [4, 9, 16, 17, 63, 64, 65, 200, 299] {
+            let text = format!("{} {}. {long}", &long[..n], &long[..n + 1]);
+            let b = text.as_bytes();
+            for i in 0..b.len() {
+                let alone = |v: &str| {
+                    let end = i + v.len();
+                    !(is_word(b[end - 1]) && end < b.len() && is_word(b[end]))
+                };
+                let plain = values
+                    .iter()
+                    .filter(|v| b[i..].starts_with(v.as_bytes()) && alone(v))
+                    .map(|v| i + v.len())
+                    .max();
+                assert_eq!(s.probe(b, i).map(|(_, e)| e), plain, "{n} at {i}");
+            }
+        }
     }
 }
