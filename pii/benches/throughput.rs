@@ -2,6 +2,7 @@
 //!
 //! ```text
 //! cargo bench -p pii --bench throughput -- [MB] [SEED]
+//! cargo bench -p pii --bench throughput -- worst
 //! ```
 //!
 //! Runs on one thread. Prints MB/s for `detect`, `redact` and
@@ -9,6 +10,11 @@
 //! (from `/proc/thread-self/schedstat`, so that other work on a shared
 //! machine does not count) — then precision and recall per kind against
 //! the planted values, and a few false positives / misses for inspection.
+//!
+//! `worst` instead times `detect` (best of 3, thread CPU) on texts built by
+//! repeating a few of the fuzzer's hardest inputs, at three sizes: the time
+//! must grow in step with the size (×16 from 256 KiB to 4 MiB), never with
+//! its square.
 
 use std::hint::black_box;
 use std::time::Instant;
@@ -33,6 +39,10 @@ fn main() {
         .skip(1)
         .filter(|a| !a.starts_with("--"))
         .collect();
+    if args.first().map(String::as_str) == Some("worst") {
+        worst();
+        return;
+    }
     let mb: usize = args.first().and_then(|a| a.parse().ok()).unwrap_or(64);
     let seed: u64 = args.get(1).and_then(|a| a.parse().ok()).unwrap_or(42);
     let t = Instant::now();
@@ -161,6 +171,68 @@ fn main() {
             m.kind.as_str(),
             &corpus.text[m.start..m.end],
             show(m.start, m.end)
+        );
+    }
+}
+
+/// Inputs of the fuzz corpus that each once made some step of `detect`
+/// grow with the square of the text when repeated, and how they are joined:
+/// a quoted key value swallowing a token on every line (each line's
+/// swallowed spans were looked up in a list of all of them), private keys
+/// chaining one second-look window over the whole text (each find looked
+/// through all of its tokens), and a keyword value cut to hundreds of
+/// lengths (each probe hashed the text once per length).
+const WORST: &[(&str, &[u8], &str)] = &[
+    (
+        "s55 per line",
+        include_bytes!("../fuzz/corpus/redact/s55"),
+        "\n",
+    ),
+    (
+        "s76 joined",
+        include_bytes!("../fuzz/corpus/redact/s76"),
+        "",
+    ),
+    (
+        "s17 joined",
+        include_bytes!("../fuzz/corpus/redact/s17"),
+        "",
+    ),
+];
+
+fn worst() {
+    let detector = Detector::new();
+    println!(
+        "{:<14} {:>10} {:>10} {:>10} {:>8}",
+        "input", "256 KiB", "1 MiB", "4 MiB", "growth"
+    );
+    for &(name, one, sep) in WORST {
+        let one = String::from_utf8_lossy(one);
+        let seconds: Vec<f64> = [256usize << 10, 1 << 20, 4 << 20]
+            .into_iter()
+            .map(|size| {
+                let mut text = String::with_capacity(size + one.len() + 1);
+                while text.len() < size {
+                    text.push_str(&one);
+                    text.push_str(sep);
+                }
+                let best = (0..3)
+                    .map(|_| {
+                        let t = cpu_seconds();
+                        black_box(detector.detect(black_box(&text)));
+                        cpu_seconds() - t
+                    })
+                    .fold(f64::MAX, f64::min);
+                best * (size as f64 / text.len() as f64)
+            })
+            .collect();
+        let ms = |s: f64| format!("{:.0} ms", s * 1e3);
+        println!(
+            "{name:<14} {:>10} {:>10} {:>10} {:>7.1}x",
+            ms(seconds[0]),
+            ms(seconds[1]),
+            ms(seconds[2]),
+            seconds[2] / seconds[0].max(1e-9)
         );
     }
 }
