@@ -360,13 +360,22 @@ impl Detector {
             if extra.spans.is_empty() {
                 break;
             }
-            let old = spans.clone();
+            let mut old = spans.clone();
             extra.spans.extend(spans);
             spans = resolve(extra.spans);
+            // What a span that lost covered is text again, and a secret
+            // found there can in turn beat a span that had beaten another
+            // (`ass://` found late beats a long value; the value's rest,
+            // swept, beats a span that had hidden `Ab0y":` after it): so
+            // the freed text is read until none is freed.
             let secrets: Vec<&Sweeper> = known.into_iter().chain([&swept]).collect();
-            let mut freed = Candidates::default();
-            sweep::rescan_freed(text, &old, &spans, &secrets, &mut freed);
-            if !freed.spans.is_empty() {
+            for _ in 0..MAX_FREED_ROUNDS {
+                let mut freed = Candidates::default();
+                sweep::rescan_freed(text, &old, &spans, &secrets, &mut freed);
+                if freed.spans.is_empty() {
+                    break;
+                }
+                old = spans.clone();
                 freed.spans.extend(spans);
                 spans = resolve(freed.spans);
             }
@@ -727,6 +736,11 @@ const MAX_SETTLE_ROUNDS: usize = 3;
 /// (a round is one more sweep of the text), where secrets cut back more
 /// often than this are left to a second pass.
 const MAX_SWEEP_ROUNDS: usize = 32;
+
+/// Rounds of reading freed text within one sweep round: each needs a
+/// secret found in freed text that beats a span, which frees more. Real
+/// text needs one; the bound caps adversarial text.
+const MAX_FREED_ROUNDS: usize = 8;
 
 /// Texts at least this long are searched for keywords with Teddy's narrow
 /// form, shorter ones with its wide form (see [`KeywordMatcher::Packed`]).

@@ -605,3 +605,16 @@ fn a_value_around_two_private_keys_is_read_whole() {
     seed_redacts_once("s74", input, "apikey:\\\"[API_KEY_1]\\\"");
     seeds_hold(&["s75"]);
 }
+
+/// Found by fuzz run 23: the password `ass://`, trimmed late, is found
+/// again inside the long value after the last `apikey:\"`, which loses to
+/// it; the value's rest, swept, then beats the span that had beaten the
+/// swept `Ab0y":` after it, so that text was freed only by the second
+/// resolution of the round. Freed text is now read until none is freed.
+#[test]
+fn text_freed_by_a_second_resolution_is_read_again() {
+    let input = r#"pass:ass://:;@apikey:"(b0"api_key":\"Ab0y"\"apikey:\"api_kikey:"(b0"api_key\"Ab0y":apikey:\"b0"api_key"\"apikey:\"ass://api_kikey:"(b0"api_key":\"Ab0y":\""#;
+    let expected = r#"pass:[PASSWORD_1][URL_CREDENTIALS_1]@apikey:"[API_KEY_1]"\"apikey:\"[API_KEY_2]\"[API_KEY_3]apikey:\"[API_KEY_4]\"apikey:\"[PASSWORD_1][API_KEY_2]":\"[API_KEY_3]\""#;
+    seed_redacts_once("s77", input, expected);
+    seeds_hold(&["s78"]);
+}
