@@ -45,6 +45,7 @@
 //!   ends the authority early and is missed.
 
 use super::{Candidates, QuotedValue, extend_left, extend_right, is_word, token_len_at};
+use crate::input::char_floor;
 use crate::kind::PiiKind;
 
 /// What a keyword match starts.
@@ -761,8 +762,9 @@ fn value_at(b: &[u8], i: usize) -> Option<(usize, usize)> {
         }
     }
     // A replacement token ends an unquoted value: the text after a value
-    // that was redacted must not be read as more of the value.
-    let end = b.len().min(i + MAX_VALUE);
+    // that was redacted must not be read as more of the value. A value cut
+    // at the longest is cut between characters, not inside one.
+    let end = char_floor(b, i + MAX_VALUE);
     let mut ve = i;
     loop {
         ve = run_right(b, ve, end - ve, alnum_lanes, |x| {
