@@ -398,6 +398,15 @@ fn run_right(
     }
 }
 
+/// Lanes of bytes that never end a key value, quoted or not: letters,
+/// digits, and every byte of a multi-byte character (the bytes that end
+/// one, [`VALUE_END`] and [`QUOTE_STOP`], are all ASCII), so that text in
+/// other scripts, or replacement characters, is walked eight bytes a step.
+#[inline(always)]
+fn value_lanes(v: u64) -> u64 {
+    alnum_lanes(v) | v & HIGH
+}
+
 /// Lanes of letters, digits, `- . _`: bearer credential bytes.
 #[inline(always)]
 fn bearer_lanes(v: u64) -> u64 {
@@ -740,7 +749,7 @@ fn value_at(b: &[u8], i: usize) -> Option<(usize, usize)> {
             if j >= ceil {
                 return None;
             }
-            j = run_right(b, j, ceil - j, alnum_lanes, |x| !has(x, QUOTE_STOP));
+            j = run_right(b, j, ceil - j, value_lanes, |x| !has(x, QUOTE_STOP));
             let &x = b.get(j).filter(|_| j < ceil)?;
             if x == b'\n' || x == b'\r' {
                 return None;
@@ -767,7 +776,7 @@ fn value_at(b: &[u8], i: usize) -> Option<(usize, usize)> {
     let end = char_floor(b, i + MAX_VALUE);
     let mut ve = i;
     loop {
-        ve = run_right(b, ve, end - ve, alnum_lanes, |x| {
+        ve = run_right(b, ve, end - ve, value_lanes, |x| {
             !has(x, VALUE_END) && x != b'['
         });
         if ve < end && b[ve] == b'[' && token_len_at(b, ve).is_none() {
@@ -1342,10 +1351,15 @@ mod tests {
         for _ in 0..20_000 {
             let len = below(80);
             let mut b: Vec<u8> = (0..len).map(|_| alphabet[below(alphabet.len())]).collect();
-            // Long letter runs too.
+            // Long letter runs too, and long runs of a three-byte character.
             if below(2) == 0 {
                 let at = below(len + 1);
                 b.splice(at..at, std::iter::repeat_n(b'k', below(40)));
+            }
+            if below(2) == 0 {
+                let at = below(b.len() + 1);
+                let run = "\u{FFFD}".repeat(below(16));
+                b.splice(at..at, run.bytes());
             }
             let from = below(b.len() + 1);
             let max = below(100);
@@ -1358,6 +1372,16 @@ mod tests {
             assert_eq!(
                 run_right(&b, from, max, alnum_lanes, alnum),
                 extend_right(&b, from, max, alnum)
+            );
+            let unquoted = |x: u8| !has(x, VALUE_END) && x != b'[';
+            let quoted = |x: u8| !has(x, QUOTE_STOP);
+            assert_eq!(
+                run_right(&b, from, max, value_lanes, unquoted),
+                extend_right(&b, from, max, unquoted)
+            );
+            assert_eq!(
+                run_right(&b, from, max, value_lanes, quoted),
+                extend_right(&b, from, max, quoted)
             );
         }
     }
