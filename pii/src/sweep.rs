@@ -13,11 +13,11 @@
 //! The search is one pass over the text: at each word start (and each
 //! non-word byte, if some secret starts with one) the four bytes there are
 //! hashed into a bit table sized for the number of secrets (a blocked Bloom
-//! filter: three bits in one 64-bit word); only table hits
-//! look further, by looking up the text's hash for each length of secret
-//! with those four bytes (the text hashed once, for the longest). The cost is a few cycles per word whether there is one
-//! secret or a hundred thousand, and secrets are added one by one without
-//! rebuilding anything.
+//! filter: three bits in one 64-bit word); only table hits look further,
+//! by looking up the text's hash for each length of secret with those four
+//! bytes (the text hashed once, up to the longest). The cost is a few
+//! cycles per word whether there is one secret or a hundred thousand, and
+//! secrets are added one by one without rebuilding anything.
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
@@ -142,7 +142,9 @@ fn value_hash(v: &[u8]) -> u64 {
     finish(state, tail, v.len())
 }
 
+/// The multiplier of [`mix`] (2^64 divided by the golden ratio).
 const HASH_K: u64 = 0x9E37_79B9_7F4A_7C15;
+/// The state before a value's first chunk.
 const HASH_SEED: u64 = HASH_K;
 
 #[inline]
