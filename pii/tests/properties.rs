@@ -688,3 +688,22 @@ fn invariants_hold_on_long_texts_of_the_seeds() {
         }
     }
 }
+
+/// Found by the long-text checks: `+542 11145` five times with nothing
+/// between. A `+` glued to the digit before it opened no number, so each
+/// phone number was found only by a second look at the one before it
+/// once that was a token, one per round of second looks, and the rounds
+/// ran out before the fifth. A `+` or `(` right after the last digit of
+/// a number chain now opens a number, as it does after a token.
+#[test]
+fn a_number_right_after_a_number_is_read_in_the_first_pass() {
+    seed_redacts_once(
+        "s80",
+        "+542 11145+542 11145+542 11145+542 11145+542 11145",
+        "[PHONE_1][PHONE_1][PHONE_1][PHONE_1][PHONE_1]",
+    );
+    redacts_once("call 12+1 415 555 2671 now", "call 12[PHONE_1] now");
+    redacts_once("call 5(415) 555-2671 now", "call 5[PHONE_1] now");
+    // A `+` after a word that is no number still opens nothing.
+    redacts_once("md5+542 11145 x", "md5+542 11145 x");
+}

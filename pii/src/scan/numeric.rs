@@ -103,13 +103,16 @@ impl Numbers {
     }
 
     /// At the non-word byte `i` (byte `x`): a number if `x` is a `+` or
-    /// `(` before a digit and after a non-word byte.
+    /// `(` before a digit and after a non-word byte, or right after the
+    /// last digit of a number chain (`+542 11145+542 11145` holds two
+    /// numbers: read as two here, as a second pass reads them once the
+    /// first is a token).
     #[inline(always)]
     pub(crate) fn opening(&mut self, b: &[u8], i: usize, x: u8, out: &mut Candidates) {
         if matches!(x, b'+' | b'(')
             && i >= self.numbers_to
             && b.get(i + 1).is_some_and(u8::is_ascii_digit)
-            && (i == 0 || !is_word(b[i - 1]))
+            && (i == 0 || !is_word(b[i - 1]) || i == self.numbers_to && b[i - 1].is_ascii_digit())
         {
             self.numbers_to = match short_chain_end(b, i) {
                 Some(end) => end,
