@@ -47,14 +47,17 @@
 //! (`https://[URL_CREDENTIALS_1]@db.example.com`). Tokens are never detected
 //! again, so redacting redacted text changes nothing.
 //!
-//! Limit: that holds for lines up to 4 KiB, the longest value. On a longer
-//! line a quoted key value (`apikey:\"…\"`) that closes only past 4 KiB is
-//! no value, but its spans' tokens are shorter than what they replace, so
-//! in the redacted line it may close within 4 KiB and a second redaction
-//! then replaces it whole. (Of the fuzz corpus's 35,840 inputs, each
-//! repeated to 40 KiB with a line feed, a space or nothing between, the 14
-//! texts that a second redaction changes all fail this way, first at 8 KiB
-//! or so; none with line feeds between.)
+//! Limit: that holds for lines up to 4 KiB, the longest value, which is
+//! also as long as the inputs the fuzzer generates. On a longer line,
+//! values are cut at 4 KiB and the look again around a span reaches only
+//! 4 KiB and 96 bytes, so a second redaction may find more: a quoted key
+//! value (`apikey:\"…\"`) that closes only past 4 KiB is no value, but
+//! its spans' tokens are shorter than what they replace, so in the
+//! redacted line it may close within 4 KiB and be replaced whole. (The
+//! fuzz corpus's inputs repeated to 40 KiB and 100 KiB, joined by a line
+//! feed, a space or nothing: every text that a second redaction changes
+//! has one line longer than 6.4 KiB; none of those joined by line feeds
+//! does.)
 //!
 //! # Detectors and their limits
 //!
