@@ -140,7 +140,7 @@ impl Detector {
         &self,
         text: &str,
         spans: &mut Vec<Span>,
-        known: Option<&Sweeper>,
+        secrets: &[&Sweeper],
         quoted: &[QuotedValue],
     ) {
         let b = text.as_bytes();
@@ -223,7 +223,7 @@ impl Detector {
                     end + x - te
                 };
                 let (_, left, right) = tokens[centre];
-                for f in resolve(self.candidates(&shadow, known).spans) {
+                for f in resolve(self.candidates(&shadow, secrets).spans) {
                     // Keep finds away from a window edge that cuts through
                     // text (they may be artefacts of the cut).
                     let from_edge = f.start > 0 || window.natural_lo;
@@ -309,7 +309,7 @@ impl Detector {
     /// assigned only when spans are rendered, in text order, so that the
     /// streaming redactor numbers exactly as whole-text redaction does.
     pub(crate) fn plan(&self, text: &str, known: Option<&Sweeper>) -> Plan {
-        let mut candidates = self.candidates(text, known);
+        let mut candidates = self.candidates(text, known.as_slice());
         let quoted = std::mem::take(&mut candidates.quoted);
         let mut spans = resolve(candidates.spans);
         let revived: Vec<Span> = candidates
@@ -325,7 +325,13 @@ impl Detector {
             spans.extend(revived);
             spans = resolve(spans);
         }
-        self.settle_neighbours(text, &mut spans, known, &quoted);
+        // The second look sweeps for this text's secrets as well as the
+        // known ones: a second pass knows them all (`…wuuu[EMAIL_1]` holds
+        // a bearer value once the address, cut at 64 bytes inside the word,
+        // is a token).
+        let local = candidates.secrets.take();
+        let first: Vec<&Sweeper> = known.into_iter().chain(local.as_ref()).collect();
+        self.settle_neighbours(text, &mut spans, &first, &quoted);
         // Secrets that only the second look or a trimmed value produced are
         // swept for as well; sweeping can trim values again, and what it
         // finds can be glued to its neighbours like any span (a cut value
@@ -336,7 +342,7 @@ impl Detector {
         // then `%ps://ass.pass:`, `%ps://`, `%ps:`), so the rounds go on
         // until no new secret appears: a second pass sweeps for every value
         // the first one redacted. Real text settles in one round.
-        let mut swept = candidates.secrets.unwrap_or_default();
+        let mut swept = local.unwrap_or_default();
         for _ in 0..MAX_SWEEP_ROUNDS {
             // Only context secrets are swept for: the other spans are
             // passed over before their text is looked at.
@@ -379,7 +385,7 @@ impl Detector {
                 freed.spans.extend(spans);
                 spans = resolve(freed.spans);
             }
-            self.settle_neighbours(text, &mut spans, known, &quoted);
+            self.settle_neighbours(text, &mut spans, &secrets, &quoted);
         }
         Plan {
             spans,
@@ -390,12 +396,13 @@ impl Detector {
     /// All candidate spans, overlapping and unsorted. Context secrets found
     /// by the keyword pass, and those in `known`, are also looked for
     /// wherever else they stand alone.
-    pub(crate) fn candidates(&self, text: &str, known: Option<&Sweeper>) -> Candidates {
+    pub(crate) fn candidates(&self, text: &str, known: &[&Sweeper]) -> Candidates {
         let mut out = Candidates::default();
         self.keyword_pass(text, &mut out);
         let local = Sweeper::build(out.spans.iter().map(|s| (s.kind, s.text(text))));
         let secrets: Vec<&Sweeper> = known
-            .into_iter()
+            .iter()
+            .copied()
             .chain(local.as_ref())
             .filter(|s| !s.is_empty())
             .collect();
@@ -430,7 +437,7 @@ impl Detector {
         let quoted = std::mem::take(&mut out.quoted);
         let mut spans = resolve(out.spans);
         lap("resolve", &mut steps);
-        self.settle_neighbours(text, &mut spans, None, &quoted);
+        self.settle_neighbours(text, &mut spans, &secrets, &quoted);
         lap("2nd look", &mut steps);
         std::hint::black_box(spans);
         steps

@@ -707,3 +707,22 @@ fn a_number_right_after_a_number_is_read_in_the_first_pass() {
     // A `+` after a word that is no number still opens nothing.
     redacts_once("md5+542 11145 x", "md5+542 11145 x");
 }
+
+/// Found by fuzz run 26: an address whose local part runs past 64 bytes
+/// starts inside the word, and the bearer value before it then stands
+/// alone (`…wuuu[EMAIL_1]`), where a second pass, which knows the value,
+/// sweeps it. The second look swept only for the secrets known before
+/// this text; it now sweeps for this text's own as well.
+#[test]
+fn the_second_look_sweeps_for_the_secrets_of_its_own_text() {
+    let u = "u".repeat(52);
+    let input = format!(
+        "Bearer eyJhbGci---.........wuuuuuuuuuuuuuuuuuu eyJhbGci---.........wuuuuuuuuuuuuuuuuuu{u}aexammle.cob@e.ae"
+    );
+    seed_redacts_once(
+        "s81",
+        &input,
+        "Bearer [BEARER_TOKEN_1] [BEARER_TOKEN_1][EMAIL_1]",
+    );
+    seeds_hold(&["s82"]);
+}
