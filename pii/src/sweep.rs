@@ -136,9 +136,8 @@ fn prefix(b: &[u8]) -> u32 {
 /// tries: the hashes of all lengths continue from the chunk states of the
 /// longest.
 fn value_hash(v: &[u8]) -> u64 {
-    let whole = v.len() & !7;
-    let (chunks, tail) = v.split_at(whole);
-    let state = chunks.chunks_exact(8).fold(HASH_SEED, chunk_state);
+    let (chunks, tail) = v.as_chunks::<8>();
+    let state = chunks.iter().fold(HASH_SEED, chunk_state);
     finish(state, tail, v.len())
 }
 
@@ -154,9 +153,8 @@ fn mix(h: u64, w: u64) -> u64 {
 
 /// The hash state `h` carried over one more eight-byte chunk `c`.
 #[inline]
-fn chunk_state(h: u64, c: &[u8]) -> u64 {
-    let w = c.first_chunk::<8>().map_or(0, |c| u64::from_le_bytes(*c));
-    mix(h, w)
+fn chunk_state(h: u64, c: &[u8; 8]) -> u64 {
+    mix(h, u64::from_le_bytes(*c))
 }
 
 /// The hash of a value of `len` bytes from the state after its whole
@@ -363,6 +361,7 @@ impl Sweeper {
             (next != NONE).then_some(next)
         });
         // `states[c]`: the hash state after the first `c` chunks of `rest`.
+        let (chunks, _) = rest.as_chunks::<8>();
         let mut states = Vec::with_capacity(self.lengths[head].0 / 8 + 1);
         states.push(HASH_SEED);
         lengths.map(|at| self.lengths[at].0).find_map(|len| {
@@ -375,7 +374,7 @@ impl Sweeper {
             while states.len() <= whole {
                 let c = states.len() - 1;
                 let last = states[c];
-                states.push(chunk_state(last, &rest[8 * c..8 * c + 8]));
+                states.push(chunk_state(last, &chunks[c]));
             }
             let h = finish(states[whole], &v[8 * whole..], len);
             let k = self.with_hash(h).find(|&k| self.value(k) == v)?;
